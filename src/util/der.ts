@@ -1,0 +1,237 @@
+/**
+ * A small, strict DER reader and writer (X.690 §8, §10).
+ *
+ * Why not asn1js/pkijs here: this module sits on the `--verify` hot path that
+ * git spawns once per signature. Loading asn1js costs ~26 ms and pkijs ~120 ms
+ * on the reference machine (see README, "Choices"), against a budget of a few
+ * milliseconds. The reader is zero-copy (subarrays of the input) and rejects
+ * anything that is not DER: indefinite lengths, non-minimal lengths, truncation.
+ */
+import { GitsealError } from '../errors.js';
+
+export interface Tlv {
+  /** The full identifier octet (class + constructed bit + tag number < 31). */
+  tag: number;
+  /** Offset of the identifier octet in the original buffer. */
+  start: number;
+  /** Offset of the first content octet. */
+  valueStart: number;
+  /** Offset just past the last content octet. */
+  end: number;
+  /** The content octets. */
+  value: Buffer;
+  /** Identifier, length and content octets. */
+  raw: Buffer;
+}
+
+export const TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+function bad(msg: string): never {
+  throw new GitsealError('BAD_DER', `malformed DER: ${msg}`);
+}
+
+/** Read one TLV at `offset` of `buf`, bounded by `limit` (default: end of buf). */
+export function readTlv(buf: Buffer, offset = 0, limit = buf.length): Tlv {
+  if (offset >= limit) bad('unexpected end of data');
+  const tag = buf[offset];
+  if ((tag & 0x1f) === 0x1f) bad('high tag numbers are not used here');
+  let p = offset + 1;
+  if (p >= limit) bad('missing length');
+  let len = buf[p++];
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0) bad('indefinite length');
+    if (n > 4) bad('length too large');
+    if (p + n > limit) bad('truncated length');
+    if (buf[p] === 0) bad('non-minimal length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[p++];
+    if (len < 0x80) bad('non-minimal length');
+  }
+  const end = p + len;
+  if (end > limit) bad('content runs past its container');
+  return { tag, start: offset, valueStart: p, end, value: buf.subarray(p, end), raw: buf.subarray(offset, end) };
+}
+
+/** Parse a buffer that must hold exactly one TLV. */
+export function parseDer(buf: Buffer): Tlv {
+  const t = readTlv(buf, 0, buf.length);
+  if (t.end !== buf.length) bad('trailing data after the outer element');
+  return t;
+}
+
+/** The children of a constructed TLV, in order. */
+export function children(t: Tlv): Tlv[] {
+  if (!(t.tag & 0x20)) bad(`element with tag 0x${t.tag.toString(16)} is not constructed`);
+  const out: Tlv[] = [];
+  const buf = t.raw;
+  const base = t.valueStart - t.start;
+  let p = base;
+  while (p < buf.length) {
+    const c = readTlv(buf, p, buf.length);
+    out.push(c);
+    p = c.end;
+  }
+  return out;
+}
+
+/** Children with an expected tag for the container. */
+export function expectChildren(t: Tlv, tag: number, what: string): Tlv[] {
+  if (t.tag !== tag) bad(`${what}: expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  return children(t);
+}
+
+export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
+  if (!t) bad(`${what}: missing`);
+  if (t.tag !== tag) bad(`${what}: expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  return t;
+}
+
+/** Decode an OBJECT IDENTIFIER's content octets to dotted form. */
+export function decodeOid(value: Buffer): string {
+  if (value.length === 0) bad('empty OID');
+  const parts: number[] = [];
+  let acc = 0;
+  let first = true;
+  for (let i = 0; i < value.length; i++) {
+    const b = value[i];
+    if (acc === 0 && b === 0x80) bad('non-minimal OID arc');
+    acc = acc * 128 + (b & 0x7f);
+    if (acc > Number.MAX_SAFE_INTEGER / 128) bad('OID arc too large');
+    if (!(b & 0x80)) {
+      if (first) {
+        const a = acc < 40 ? 0 : acc < 80 ? 1 : 2;
+        parts.push(a, acc - a * 40);
+        first = false;
+      } else parts.push(acc);
+      acc = 0;
+    } else if (i === value.length - 1) bad('truncated OID');
+  }
+  return parts.join('.');
+}
+
+export function readOid(t: Tlv | undefined, what: string): string {
+  return decodeOid(expectTag(t, TAG.OID, what).value);
+}
+
+/** INTEGER content as a bigint (two's complement). */
+export function decodeInteger(value: Buffer): bigint {
+  if (value.length === 0) bad('empty INTEGER');
+  let n = BigInt('0x' + value.toString('hex'));
+  if (value[0] & 0x80) n -= 1n << BigInt(value.length * 8);
+  return n;
+}
+
+/** UTCTime (RFC 5280 §4.1.2.5.1) or GeneralizedTime content as a Date. */
+export function decodeTime(t: Tlv): Date {
+  const s = t.value.toString('latin1');
+  let m: RegExpMatchArray | null;
+  if (t.tag === TAG.UTC_TIME) {
+    m = s.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
+    if (!m) bad(`bad UTCTime "${s}"`);
+    const yy = Number(m[1]);
+    const year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    return new Date(Date.UTC(year, +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+  }
+  if (t.tag === TAG.GENERALIZED_TIME) {
+    m = s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/);
+    if (!m) bad(`bad GeneralizedTime "${s}"`);
+    const ms = m[7] ? Math.floor(Number('0.' + m[7]) * 1000) : 0;
+    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms));
+  }
+  return bad(`expected a time, got tag 0x${t.tag.toString(16)}`);
+}
+
+// ---------------------------------------------------------------- writer
+
+function encodeLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  while (n > 0) {
+    bytes.unshift(n & 0xff);
+    n = Math.floor(n / 256);
+  }
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/** Encode one TLV from a tag and content octets. */
+export function tlv(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  return Buffer.concat([Buffer.from([tag]), encodeLength(body.length), body]);
+}
+
+export const der = {
+  seq: (...items: Buffer[]) => tlv(TAG.SEQUENCE, ...items),
+  /** A SET OF, sorted as DER requires (X.690 §11.6). */
+  setOf: (...items: Buffer[]) => tlv(TAG.SET, ...[...items].sort(Buffer.compare)),
+  octets: (b: Buffer) => tlv(TAG.OCTET_STRING, b),
+  utf8: (s: string) => tlv(TAG.UTF8_STRING, Buffer.from(s, 'utf8')),
+  ia5: (s: string) => tlv(TAG.IA5_STRING, Buffer.from(s, 'latin1')),
+  bool: (v: boolean) => tlv(TAG.BOOLEAN, Buffer.from([v ? 0xff : 0])),
+  null: () => tlv(TAG.NULL),
+  bitString: (b: Buffer, unused = 0) => tlv(TAG.BIT_STRING, Buffer.from([unused]), b),
+  int(v: bigint | number | Buffer): Buffer {
+    let b: Buffer;
+    if (Buffer.isBuffer(v)) {
+      b = v;
+      let i = 0;
+      while (i < b.length - 1 && b[i] === 0 && !(b[i + 1] & 0x80)) i++;
+      b = b.subarray(i);
+      if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
+    } else {
+      let n = BigInt(v);
+      if (n < 0n) throw new RangeError('negative INTEGER not supported');
+      let hex = n.toString(16);
+      if (hex.length % 2) hex = '0' + hex;
+      b = Buffer.from(hex, 'hex');
+      if (b[0] & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
+    }
+    return tlv(TAG.INTEGER, b);
+  },
+  oid(dotted: string): Buffer {
+    const arcs = dotted.split('.').map((a) => BigInt(a));
+    const out: number[] = [];
+    const push = (n: bigint) => {
+      const tmp = [Number(n & 0x7fn)];
+      n >>= 7n;
+      while (n > 0n) {
+        tmp.unshift(Number(n & 0x7fn) | 0x80);
+        n >>= 7n;
+      }
+      out.push(...tmp);
+    };
+    push(arcs[0] * 40n + arcs[1]);
+    for (const a of arcs.slice(2)) push(a);
+    return tlv(TAG.OID, Buffer.from(out));
+  },
+  utcTime(d: Date): Buffer {
+    const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ
+    const s = iso.slice(2, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + 'Z';
+    return tlv(TAG.UTC_TIME, Buffer.from(s, 'latin1'));
+  },
+  generalizedTime(d: Date): Buffer {
+    const iso = d.toISOString();
+    const s = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + 'Z';
+    return tlv(TAG.GENERALIZED_TIME, Buffer.from(s, 'latin1'));
+  },
+  /** [n] EXPLICIT: a constructed context tag around one element. */
+  explicit: (n: number, inner: Buffer) => tlv(0xa0 | n, inner),
+  /** [n] IMPLICIT constructed: replaces a SEQUENCE/SET tag. */
+  implicitConstructed: (n: number, content: Buffer) => tlv(0xa0 | n, content),
+  /** [n] IMPLICIT primitive. */
+  implicitPrimitive: (n: number, content: Buffer) => tlv(0x80 | n, content),
+};
