@@ -1,0 +1,42 @@
+/**
+ * The configuration gitseal runs with, resolved from git config and the
+ * environment (see src/config/load.ts for names and precedence).
+ */
+export type TokenProviderName = 'auto' | 'env' | 'github-actions' | 'gitlab' | 'buildkite' | 'file' | 'browser' | 'device';
+
+export interface GitsealConfig {
+  fulcioURL: string;
+  rekorURL: string;
+  /** 1 (default, SET-backed time) or 2 (rekor-tiles; needs a TSA). */
+  rekorVersion: 1 | 2;
+  issuer: string;
+  clientID: string;
+  connectorID?: string;
+  redirectURL?: string;
+  tokenProvider: TokenProviderName;
+  /** Command template for opening the browser, `{{.URL}}` substituted; no shell. */
+  urlOpener?: string;
+  /** Path of a TrustedRoot JSON; absent: user cache (TUF) or the embedded public-good root. */
+  trustedRoot?: string;
+  signingConfig?: string;
+  timestampServerURL?: string;
+  /** Never touch the network while verifying. */
+  offline: boolean;
+  /** Policy for the git --verify path. */
+  allowedSignersFile?: string;
+  matchCommitter: boolean;
+  /** 'auto' (default): use/start the agent; 'on'; 'off'. */
+  agent: 'auto' | 'on' | 'off';
+  logPath?: string;
+  userEmail?: string;
+  userName?: string;
+  /** Where each value came from ("git config gitseal.fulcio", "env GITSEAL_FULCIO_URL", "default"). */
+  sources: Record<string, string>;
+}
+
+export const PUBLIC_GOOD = {
+  fulcioURL: 'https://fulcio.sigstore.dev',
+  rekorURL: 'https://rekor.sigstore.dev',
+  issuer: 'https://oauth2.sigstore.dev/auth',
+  clientID: 'sigstore',
+} as const;
