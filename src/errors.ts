@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'BAD_CERTIFICATE'
   | 'BAD_PROTOBUF'
   | 'BAD_GIT_OBJECT'
+  | 'GIT'
   | 'BAD_JSON'
   | 'CONFIG'
   // identity
@@ -36,6 +37,7 @@ export type ErrorCode =
   | 'TLOG'
   | 'TLOG_MISSING'
   | 'TIME'
+  | 'TIMESTAMP'
   | 'POLICY'
   | 'TRUST_ROOT'
   // agent

@@ -1,0 +1,97 @@
+/**
+ * Checkpoints as signed notes (C2SP signed-note, tlog-checkpoint; Rekor v1
+ * pkg/util/signed_note.go): the note body is
+ *   <origin>\n<tree size>\n<base64 root hash>\n[<extension>\n]*
+ * then a blank line and one or more lines "— <name> <base64(keyhint(4) || sig)>".
+ */
+import { createHash, verify } from 'node:crypto';
+import { GitsealError } from '../errors.js';
+import type { TransparencyLogKey } from '../trust/trusted-root.js';
+import { publicKeyFromSpki } from '../x509/signature.js';
+
+const MAX_NOTE = 16 * 1024;
+const MAX_SIGS = 32;
+
+export interface NoteSignature {
+  name: string;
+  keyHint: Buffer;
+  signature: Buffer;
+}
+
+export interface Checkpoint {
+  origin: string;
+  size: bigint;
+  rootHash: Buffer;
+  extensions: string[];
+  /** The signed text (through the newline before the blank separator line). */
+  note: Buffer;
+  signatures: NoteSignature[];
+}
+
+function bad(msg: string): never {
+  throw new GitsealError('TLOG', `invalid checkpoint: ${msg}`);
+}
+
+export function parseCheckpoint(text: string): Checkpoint {
+  if (text.length > MAX_NOTE) bad('too large');
+  const sep = text.indexOf('\n\n');
+  if (sep < 0) bad('no signature block');
+  const body = text.slice(0, sep + 1);
+  const lines = body.slice(0, -1).split('\n');
+  if (lines.length < 3) bad('missing origin, size or root hash');
+  const [origin, sizeStr, rootStr, ...extensions] = lines;
+  if (!origin) bad('empty origin');
+  if (!/^(0|[1-9][0-9]{0,19})$/.test(sizeStr)) bad('bad tree size');
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(rootStr)) bad('bad root hash');
+  const sigText = text.slice(sep + 2);
+  if (!sigText.endsWith('\n')) bad('signature block must end with a newline');
+  const signatures: NoteSignature[] = [];
+  for (const line of sigText.slice(0, -1).split('\n')) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+    if (!m) bad('malformed signature line');
+    const raw = Buffer.from(m[2], 'base64');
+    if (raw.length < 5) bad('signature too short');
+    signatures.push({ name: m[1], keyHint: raw.subarray(0, 4), signature: raw.subarray(4) });
+    if (signatures.length > MAX_SIGS) bad('too many signatures');
+  }
+  return {
+    origin,
+    size: BigInt(sizeStr),
+    rootHash: Buffer.from(rootStr, 'base64'),
+    extensions,
+    note: Buffer.from(body, 'utf8'),
+    signatures,
+  };
+}
+
+/**
+ * The 4-byte key hint a log key signs under. ECDSA/RSA (Rekor v1 style):
+ * SHA-256(SPKI)[:4]; Ed25519 (C2SP signed-note): SHA-256(name || "\n" || 0x01 || key)[:4].
+ */
+export function keyHint(log: TransparencyLogKey, name: string): Buffer {
+  if (log.checkpointKeyId) return log.checkpointKeyId.subarray(0, 4);
+  const key = publicKeyFromSpki(log.publicKey);
+  if (key.asymmetricKeyType === 'ed25519') {
+    const raw = log.publicKey.subarray(log.publicKey.length - 32);
+    return createHash('sha256').update(Buffer.concat([Buffer.from(name + '\n', 'utf8'), Buffer.from([1]), raw])).digest().subarray(0, 4);
+  }
+  return createHash('sha256').update(log.publicKey).digest().subarray(0, 4);
+}
+
+/** Parse `text` and require a valid signature by `log`'s key; returns the checkpoint. */
+export function verifyCheckpoint(text: string, log: TransparencyLogKey): Checkpoint {
+  const cp = parseCheckpoint(text);
+  const key = publicKeyFromSpki(log.publicKey);
+  const ed = key.asymmetricKeyType === 'ed25519';
+  for (const s of cp.signatures) {
+    if (!s.keyHint.equals(keyHint(log, s.name))) continue;
+    let ok = false;
+    try {
+      ok = verify(ed ? null : 'sha256', cp.note, key, s.signature);
+    } catch {
+      ok = false;
+    }
+    if (ok) return cp;
+  }
+  throw new GitsealError('TLOG', 'the checkpoint is not signed by the trusted transparency log key');
+}

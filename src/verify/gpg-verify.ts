@@ -1,0 +1,120 @@
+/**
+ * git's `--verify` contract (gpg-interface.c, see shared notes gitsign-protocol §1.3):
+ * `[GNUPG:]` status lines on the status fd, one human summary on stderr (what
+ * `git log --show-signature` prints), and an exit code git combines with them.
+ * Unlike gitsign, every failure reaches git as BADSIG or ERRSIG (not a bare NEWSIG).
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { GitsealError } from '../errors.js';
+import type { RekorSearch } from '../rekor/search.js';
+import type { TrustedRoot } from '../trust/trusted-root.js';
+import { MAX_SIGNATURE_BYTES } from '../cms/parse.js';
+import { hasPolicy, type Policy } from './policy.js';
+import { verifySignature } from './pipeline.js';
+import type { VerifyResult } from './result.js';
+
+export interface GpgVerifyOptions {
+  /** Path of the signature file git wrote (`--verify <sigfile>`)… */
+  sigfile?: string;
+  /** …or the signature itself. */
+  signature?: string | Buffer;
+  /** The signed payload (git passes it on stdin). */
+  payload: Buffer;
+  trust: TrustedRoot;
+  policy?: Policy;
+  offline: boolean;
+  rekorSearch?: RekorSearch;
+  now?: Date;
+  /** One `[GNUPG:] …` line, without newline. */
+  statusOut(line: string): void;
+  /** One human-readable line, without newline (stderr). */
+  humanOut(line: string): void;
+}
+
+const S = '[GNUPG:] ';
+
+function readSignature(o: GpgVerifyOptions): string | Buffer {
+  if (o.signature !== undefined) return o.signature;
+  if (!o.sigfile) throw new GitsealError('USAGE', 'no signature file given to --verify');
+  try {
+    if (statSync(o.sigfile).size > MAX_SIGNATURE_BYTES * 2) throw new GitsealError('INPUT_TOO_LARGE', 'signature file larger than 128 KiB');
+    return readFileSync(o.sigfile);
+  } catch (e) {
+    if (e instanceof GitsealError) throw e;
+    throw new GitsealError('USAGE', `cannot read the signature file ${o.sigfile}`, e);
+  }
+}
+
+function unix(d: Date | undefined): string {
+  return d ? String(Math.floor(d.getTime() / 1000)) : '0';
+}
+
+/** Status lines for a result; exported for tests and batch verification. */
+export function statusLines(r: VerifyResult, policyConfigured: boolean): string[] {
+  const fpr = r.fingerprint;
+  const who = r.identity ?? '';
+  const lines = [S + 'NEWSIG'];
+  if (r.kind === 'good' && fpr) {
+    lines.push(`${S}GOODSIG ${fpr} ${who}`);
+    const t = r.integratedTime!;
+    // VALIDSIG <fpr> <date> <timestamp> <expire> <ver> <rsvd> <pk-algo> <hash-algo> <class> <primary-fpr>
+    lines.push(`${S}VALIDSIG ${fpr} ${t.toISOString().slice(0, 10)} ${unix(t)} 0 - - - - - ${fpr}`);
+    if (r.policyMatched === false) lines.push(`${S}TRUST_NEVER 0 shell`);
+    else if (!policyConfigured) lines.push(`${S}TRUST_UNDEFINED 0 shell`);
+    else lines.push(`${S}TRUST_FULLY 0 shell`);
+    return lines;
+  }
+  if (r.kind === 'bad' && fpr) lines.push(`${S}BADSIG ${fpr} ${who}`);
+  // ERRSIG <keyid> <pkalgo> <hashalgo> <class> <time> <rc> <fpr>; 19 = ECDSA, 8 = SHA-256.
+  else lines.push(`${S}ERRSIG ${fpr ?? '0'} 19 8 00 ${unix(r.signingTime)} 4 ${fpr ?? '-'}`);
+  // gpg prints no trust line here, but git 2.39 aborts (BUG in gpg_trust_level_to_str) when
+  // `%GT` is formatted for a signature without one; UNDEFINED changes no verdict.
+  lines.push(`${S}TRUST_UNDEFINED 0 shell`);
+  return lines;
+}
+
+/** The stderr summary for a result. */
+export function humanLines(r: VerifyResult, policyConfigured: boolean): string[] {
+  if (r.kind === 'good') {
+    const out = [
+      `gitseal: Good signature from ${r.identity ?? '(no identity)'} (issuer ${r.issuer ?? 'unknown'})`,
+      `gitseal: certificate ${r.fingerprint} issued by ${r.certificate?.issuer ?? 'unknown CA'}`,
+      `gitseal: Rekor log index ${r.logIndex}, integrated time ${r.integratedTime?.toISOString()}`,
+    ];
+    if (r.policyMatched === false) {
+      out.push(`gitseal: NOT ALLOWED: ${r.identity ?? '(no identity)'} from ${r.issuer ?? 'unknown issuer'} is outside the policy, which allows ${r.policy}`);
+    } else if (!policyConfigured) {
+      out.push(
+        'gitseal: WARNING: no signer policy is configured, so any Fulcio identity would have passed; ' +
+          'set one with `git config gitseal.allowedSignersFile <file>` (lines of "<identity> <issuer>")',
+      );
+    } else {
+      out.push(`gitseal: policy matched: ${r.policy}`);
+    }
+    return out;
+  }
+  const what = r.kind === 'bad' ? 'BAD signature' : 'signature not verified';
+  return [`gitseal: ${what} (${r.failedCheck ?? 'parse'} check failed): ${r.message}`];
+}
+
+/** Verify for git; returns the process exit code (0 only for a good signature the policy allows). */
+export async function runGpgVerify(o: GpgVerifyOptions): Promise<number> {
+  const policyConfigured = hasPolicy(o.policy);
+  let r: VerifyResult;
+  try {
+    r = await verifySignature({
+      signature: readSignature(o),
+      payload: o.payload,
+      trust: o.trust,
+      policy: o.policy,
+      offline: o.offline,
+      now: o.now,
+      rekorSearch: o.rekorSearch,
+    });
+  } catch (e) {
+    r = { ok: false, kind: 'error', failedCheck: 'parse', message: e instanceof Error ? e.message : String(e) };
+  }
+  for (const l of statusLines(r, policyConfigured)) o.statusOut(l);
+  for (const l of humanLines(r, policyConfigured)) o.humanOut(l);
+  return r.ok ? 0 : 1;
+}

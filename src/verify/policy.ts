@@ -1,0 +1,174 @@
+/**
+ * Identity policy: cosign-compatible certificate checks (--certificate-identity,
+ * --certificate-oidc-issuer, their -regexp forms, --certificate-github-workflow-*)
+ * plus the git-path rules: an allowed-signers file and "signer e-mail must be
+ * the committer's/tagger's". Regular expressions always match the WHOLE value.
+ */
+import { GitsealError } from '../errors.js';
+
+export interface IdentityPolicy {
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
+  githubWorkflowTrigger?: string;
+  githubWorkflowSha?: string;
+  githubWorkflowName?: string;
+  githubWorkflowRepository?: string;
+  githubWorkflowRef?: string;
+}
+
+/** One line of an allowed-signers file. */
+export interface AllowedSigner {
+  identity: string | RegExp;
+  issuer: string | RegExp;
+  /** The line as written, for messages. */
+  text: string;
+  line: number;
+}
+
+export interface Policy extends IdentityPolicy {
+  allowedSigners?: AllowedSigner[];
+  /** Signer e-mail must equal the committer's (commit) or tagger's (tag) e-mail in the payload. */
+  matchCommitter?: boolean;
+}
+
+/** What the policy looks at in a verified certificate. */
+export interface PolicySubject {
+  identity?: string;
+  issuer?: string;
+  /** Fulcio claim extensions by name (githubWorkflowTrigger, …). */
+  claims: Record<string, string | undefined>;
+  /** The signed payload (for matchCommitter). */
+  payload: Buffer;
+}
+
+export interface PolicyOutcome {
+  matched: boolean;
+  /** What the policy allows, for people ("identity alice@example.com from https://…"). */
+  description: string;
+  /** Why it did not match (undefined when it did). */
+  reason?: string;
+}
+
+/** Compile a user regexp so it must match the whole value (cosign leaves it unanchored; we do not). */
+export function wholeRegexp(src: string, what: string): RegExp {
+  try {
+    return new RegExp(`^(?:${src})$`);
+  } catch {
+    throw new GitsealError('POLICY', `invalid regular expression for ${what}: ${src}`);
+  }
+}
+
+function matches(rule: string | RegExp, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return typeof rule === 'string' ? rule === value : rule.test(value);
+}
+
+function show(rule: string | RegExp): string {
+  return typeof rule === 'string' ? rule : `/${rule.source.slice(4, -2)}/`;
+}
+
+/** Parse an allowed-signers file: "<identity|re:regexp> <issuer|re:regexp>" per line, # comments. */
+export function parseAllowedSigners(text: string, file = 'allowed signers file'): AllowedSigner[] {
+  const out: AllowedSigner[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line) return;
+    const parts = line.split(/\s+/);
+    if (parts.length !== 2) {
+      throw new GitsealError('POLICY', `${file} line ${i + 1}: expected "<identity> <issuer>", got "${line}"`);
+    }
+    const rule = (s: string, what: string) => (s.startsWith('re:') ? wholeRegexp(s.slice(3), `${what} on ${file} line ${i + 1}`) : s);
+    out.push({ identity: rule(parts[0], 'identity'), issuer: rule(parts[1], 'issuer'), text: line, line: i + 1 });
+  });
+  return out;
+}
+
+/** True when the policy constrains anything at all. */
+export function hasPolicy(p: Policy | undefined): p is Policy {
+  if (!p) return false;
+  return (
+    Object.entries(p).some(([k, v]) => k !== 'allowedSigners' && k !== 'matchCommitter' && typeof v === 'string' && v !== '') ||
+    p.allowedSigners !== undefined ||
+    p.matchCommitter === true
+  );
+}
+
+/** E-mail of the committer (commit) or tagger (tag) header of a payload; undefined if none. */
+export function committerEmail(payload: Buffer): string | undefined {
+  const text = payload.toString('utf8');
+  const end = text.indexOf('\n\n');
+  const headers = (end < 0 ? text : text.slice(0, end)).split('\n');
+  const isTag = headers[0]?.startsWith('object ');
+  const name = isTag ? 'tagger ' : 'committer ';
+  const h = headers.find((l) => l.startsWith(name));
+  if (!h) return undefined;
+  const m = /<([^<>]*)>[^<>]*$/.exec(h);
+  return m ? m[1] : undefined;
+}
+
+function sameEmail(a: string, b: string): boolean {
+  // Local parts are case-sensitive in principle (RFC 5321 §2.4); domains are not.
+  const [la, da] = [a.slice(0, a.lastIndexOf('@')), a.slice(a.lastIndexOf('@') + 1)];
+  const [lb, db] = [b.slice(0, b.lastIndexOf('@')), b.slice(b.lastIndexOf('@') + 1)];
+  return a.includes('@') && la === lb && da.toLowerCase() === db.toLowerCase();
+}
+
+const WORKFLOW_KEYS = [
+  'githubWorkflowTrigger',
+  'githubWorkflowSha',
+  'githubWorkflowName',
+  'githubWorkflowRepository',
+  'githubWorkflowRef',
+] as const;
+
+/** Evaluate every constraint of `p`; all must hold. */
+export function evaluatePolicy(p: Policy, s: PolicySubject): PolicyOutcome {
+  const allows: string[] = [];
+  const failures: string[] = [];
+  const check = (ok: boolean, allow: string, why: string) => {
+    allows.push(allow);
+    if (!ok) failures.push(why);
+  };
+  if (p.certificateIdentity) {
+    check(s.identity === p.certificateIdentity, `identity ${p.certificateIdentity}`, `identity ${s.identity ?? '(none)'} is not ${p.certificateIdentity}`);
+  }
+  if (p.certificateIdentityRegexp) {
+    const re = wholeRegexp(p.certificateIdentityRegexp, 'certificate identity');
+    check(matches(re, s.identity), `identity matching /${p.certificateIdentityRegexp}/`, `identity ${s.identity ?? '(none)'} does not match /${p.certificateIdentityRegexp}/`);
+  }
+  if (p.certificateOidcIssuer) {
+    check(s.issuer === p.certificateOidcIssuer, `issuer ${p.certificateOidcIssuer}`, `issuer ${s.issuer ?? '(none)'} is not ${p.certificateOidcIssuer}`);
+  }
+  if (p.certificateOidcIssuerRegexp) {
+    const re = wholeRegexp(p.certificateOidcIssuerRegexp, 'OIDC issuer');
+    check(matches(re, s.issuer), `issuer matching /${p.certificateOidcIssuerRegexp}/`, `issuer ${s.issuer ?? '(none)'} does not match /${p.certificateOidcIssuerRegexp}/`);
+  }
+  for (const k of WORKFLOW_KEYS) {
+    const want = p[k];
+    if (want) check(s.claims[k] === want, `${k} ${want}`, `${k} is ${s.claims[k] ?? '(absent)'}, not ${want}`);
+  }
+  if (p.allowedSigners) {
+    const rules = p.allowedSigners;
+    const hit = rules.find((r) => matches(r.identity, s.identity) && matches(r.issuer, s.issuer));
+    check(
+      hit !== undefined,
+      rules.length ? `allowed signers: ${rules.map((r) => `${show(r.identity)} from ${show(r.issuer)}`).join('; ')}` : 'no signers (the allowed-signers file is empty)',
+      `${s.identity ?? '(no identity)'} from ${s.issuer ?? '(no issuer)'} is not in the allowed signers`,
+    );
+  }
+  if (p.matchCommitter) {
+    const email = committerEmail(s.payload);
+    check(
+      email !== undefined && s.identity !== undefined && sameEmail(s.identity, email),
+      'the committer/tagger e-mail',
+      `signer ${s.identity ?? '(none)'} is not the committer/tagger ${email ?? '(no e-mail found)'}`,
+    );
+  }
+  return {
+    matched: failures.length === 0,
+    description: allows.join(', '),
+    reason: failures.length ? failures.join('; ') : undefined,
+  };
+}

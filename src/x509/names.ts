@@ -1,0 +1,54 @@
+/**
+ * X.501 distinguished names: raw DER kept for comparison, plus a readable
+ * RFC 4514-style string (most specific RDN first, as Go's pkix.Name.String()
+ * prints it) for people. Never compare names by their string form.
+ */
+import { children, decodeOid, expectChildren, TAG, type Tlv } from '../util/der.js';
+
+const SHORT: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.5': 'SERIALNUMBER',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.9': 'STREET',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.17': 'POSTALCODE',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '0.9.2342.19200300.100.1.1': 'UID',
+  '1.2.840.113549.1.9.1': 'emailAddress',
+};
+
+function attrValue(t: Tlv): string {
+  switch (t.tag) {
+    case TAG.UTF8_STRING:
+      return t.value.toString('utf8');
+    case TAG.PRINTABLE_STRING:
+    case TAG.IA5_STRING:
+    case 0x14: // TeletexString (treated as latin1, as most libraries do)
+      return t.value.toString('latin1');
+    case 0x1e: // BMPString: UTF-16BE
+      return Buffer.from(t.value).swap16().toString('utf16le');
+    default:
+      return '#' + t.raw.toString('hex');
+  }
+}
+
+function escape(v: string): string {
+  return v.replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+}
+
+/** RFC 4514 string of a Name (SEQUENCE OF RDN), last RDN first. */
+export function nameToString(name: Tlv): string {
+  const rdns = expectChildren(name, TAG.SEQUENCE, 'Name').map((rdn) =>
+    expectChildren(rdn, TAG.SET, 'RelativeDistinguishedName')
+      .map((atv) => {
+        const [type, value] = children(atv);
+        const oid = decodeOid(type.value);
+        return `${SHORT[oid] ?? oid}=${escape(attrValue(value))}`;
+      })
+      .join('+'),
+  );
+  return rdns.reverse().join(',');
+}

@@ -1,0 +1,76 @@
+/**
+ * Signature checks with node:crypto: certificate signatures (RFC 5280 §4.1.1.3)
+ * and the algorithms Sigstore uses (RFC 5758 ECDSA, RFC 8017 PKCS#1 v1.5, RFC 8032 Ed25519).
+ */
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { GitsealError } from '../errors.js';
+import type { Certificate } from './certificate.js';
+import { OID } from './oids.js';
+
+const keyCache = new Map<string, KeyObject>();
+
+/** A KeyObject for a DER SubjectPublicKeyInfo, built once per key (they are few and small). */
+export function publicKeyFromSpki(spki: Buffer): KeyObject {
+  const id = spki.toString('base64');
+  let k = keyCache.get(id);
+  if (!k) {
+    try {
+      k = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new GitsealError('BAD_CERTIFICATE', 'unsupported or malformed public key', e);
+    }
+    if (keyCache.size > 64) keyCache.clear();
+    keyCache.set(id, k);
+  }
+  return k;
+}
+
+/** Digest name for a signature algorithm OID; null for Ed25519 (no prehash); undefined if unsupported. */
+export function digestFor(sigAlgOid: string): string | null | undefined {
+  switch (sigAlgOid) {
+    case OID.ecdsaWithSha256:
+    case OID.sha256WithRsa:
+      return 'sha256';
+    case OID.ecdsaWithSha384:
+    case OID.sha384WithRsa:
+      return 'sha384';
+    case OID.ecdsaWithSha512:
+    case OID.sha512WithRsa:
+      return 'sha512';
+    case OID.ed25519:
+      return null;
+    default:
+      return undefined;
+  }
+}
+
+function keyMatchesAlgorithm(key: KeyObject, sigAlgOid: string): boolean {
+  const t = key.asymmetricKeyType;
+  if (sigAlgOid.startsWith('1.2.840.10045.4.3.')) return t === 'ec';
+  if (sigAlgOid.startsWith('1.2.840.113549.1.1.')) return t === 'rsa';
+  if (sigAlgOid === OID.ed25519) return t === 'ed25519';
+  return false;
+}
+
+/** Verify `signature` over `data` with the key in `spki` under algorithm `sigAlgOid`. Never throws for a bad signature. */
+export function verifyWithSpki(spki: Buffer, sigAlgOid: string, data: Buffer, signature: Buffer): boolean {
+  const digest = digestFor(sigAlgOid);
+  if (digest === undefined) return false;
+  let key: KeyObject;
+  try {
+    key = publicKeyFromSpki(spki);
+  } catch {
+    return false;
+  }
+  if (!keyMatchesAlgorithm(key, sigAlgOid)) return false;
+  try {
+    return verify(digest, data, key, signature);
+  } catch {
+    return false; // malformed signature encoding
+  }
+}
+
+/** True when `issuer`'s key produced `cert`'s signature. Names are not compared here. */
+export function verifyIssuedBy(cert: Certificate, issuer: Certificate): boolean {
+  return verifyWithSpki(issuer.spki, cert.signatureAlgorithm, cert.tbs, cert.signature);
+}

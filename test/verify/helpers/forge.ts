@@ -1,0 +1,392 @@
+/**
+ * A complete, self-made Sigstore world for negative tests: root and
+ * intermediate CA, CT log, Rekor log, Fulcio-style leaves with embedded SCTs,
+ * gitsign-layout CMS signatures with an embedded Rekor entry (SET, RFC 6962
+ * inclusion proof, signed checkpoint). Everything is signed for real with
+ * node:crypto and encoded with the project's DER writer; each knob lets a test
+ * break exactly one thing.
+ */
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { children, der, parseDer, tlv } from '../../../src/util/der.js';
+import { encodePem } from '../../../src/util/pem.js';
+import { canonicalize } from '../../../src/util/canonical-json.js';
+import { canonicalBody, hashedRekordV001 } from '../../../src/rekor/body.js';
+import { encodeTle, type TransparencyLogEntry } from '../../../src/rekor/tle.js';
+import { parseTrustedRoot, type TrustedRoot } from '../../../src/trust/trusted-root.js';
+
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  spki: Buffer;
+}
+
+export function ecKey(curve: 'P-256' | 'P-384' = 'P-256'): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+  return { privateKey, publicKey, spki: publicKey.export({ type: 'spki', format: 'der' }) as Buffer };
+}
+
+const OIDS = {
+  cn: '2.5.4.3',
+  o: '2.5.4.10',
+  ecdsaSha256: '1.2.840.10045.4.3.2',
+  ecdsaSha384: '1.2.840.10045.4.3.3',
+};
+
+export function name(cn: string, o = 'sigstore.dev'): Buffer {
+  return der.seq(der.setOf(der.seq(der.oid(OIDS.o), der.utf8(o))), der.setOf(der.seq(der.oid(OIDS.cn), der.utf8(cn))));
+}
+
+export function ext(oid: string, critical: boolean, value: Buffer): Buffer {
+  return critical ? der.seq(der.oid(oid), der.bool(true), der.octets(value)) : der.seq(der.oid(oid), der.octets(value));
+}
+
+export const EXT = {
+  caBasic: () => ext('2.5.29.19', true, der.seq(der.bool(true))),
+  caKeyUsage: () => ext('2.5.29.15', true, der.bitString(Buffer.from([0x06]), 1)),
+  leafKeyUsage: () => ext('2.5.29.15', true, der.bitString(Buffer.from([0x80]), 7)),
+  codeSigning: () => ext('2.5.29.37', false, der.seq(der.oid('1.3.6.1.5.5.7.3.3'))),
+  email: (e: string) => ext('2.5.29.17', true, der.seq(tlv(0x81, Buffer.from(e)))),
+  uri: (u: string) => ext('2.5.29.17', true, der.seq(tlv(0x86, Buffer.from(u)))),
+  ski: (spki: Buffer) => ext('2.5.29.14', false, der.octets(keyId(spki))),
+  aki: (spki: Buffer) => ext('2.5.29.35', false, der.seq(tlv(0x80, keyId(spki)))),
+  issuerV1: (iss: string) => ext('1.3.6.1.4.1.57264.1.1', false, Buffer.from(iss)),
+  issuerV2: (iss: string) => ext('1.3.6.1.4.1.57264.1.8', false, der.utf8(iss)),
+  raw: (oid: string, v: string) => ext(oid, false, Buffer.from(v)),
+};
+
+export function keyId(spki: Buffer): Buffer {
+  return createHash('sha1').update(spki).digest();
+}
+
+let serialCounter = 1000n;
+
+export interface CertSpec {
+  issuer: Buffer;
+  subject: Buffer;
+  spki: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  extensions: Buffer[];
+  signer: KeyObject;
+  serial?: bigint;
+  sha384?: boolean;
+}
+
+export function tbsOf(s: CertSpec, serial: bigint, extensions: Buffer[]): Buffer {
+  const alg = der.seq(der.oid(s.sha384 ? OIDS.ecdsaSha384 : OIDS.ecdsaSha256));
+  return der.seq(
+    der.explicit(0, der.int(2)),
+    der.int(serial),
+    alg,
+    s.issuer,
+    der.seq(der.utcTime(s.notBefore), der.utcTime(s.notAfter)),
+    s.subject,
+    s.spki,
+    der.explicit(3, der.seq(...extensions)),
+  );
+}
+
+export function signTbs(tbs: Buffer, signer: KeyObject, sha384 = false): Buffer {
+  const alg = der.seq(der.oid(sha384 ? OIDS.ecdsaSha384 : OIDS.ecdsaSha256));
+  return der.seq(tbs, alg, der.bitString(sign(sha384 ? 'sha384' : 'sha256', tbs, signer)));
+}
+
+export function makeCert(s: CertSpec): Buffer {
+  const serial = s.serial ?? serialCounter++;
+  return signTbs(tbsOf(s, serial, s.extensions), s.signer, s.sha384);
+}
+
+/** RFC 6962 §3.2 SCT over the precertificate TBS, as a one-element SCT list extension. */
+export function sctExtension(precertTbs: Buffer, issuerSpki: Buffer, ctKey: KeyPair, logId: Buffer, timestampMs: bigint): Buffer {
+  const ts = Buffer.alloc(8);
+  ts.writeBigUInt64BE(timestampMs);
+  const len24 = Buffer.from([(precertTbs.length >> 16) & 0xff, (precertTbs.length >> 8) & 0xff, precertTbs.length & 0xff]);
+  const signed = Buffer.concat([
+    Buffer.from([0, 0]),
+    ts,
+    Buffer.from([0, 1]),
+    createHash('sha256').update(issuerSpki).digest(),
+    len24,
+    precertTbs,
+    Buffer.from([0, 0]),
+  ]);
+  const sig = sign('sha256', signed, ctKey.privateKey);
+  const sct = Buffer.concat([
+    Buffer.from([0]),
+    logId,
+    ts,
+    Buffer.from([0, 0]),
+    Buffer.from([4, 3]),
+    Buffer.from([sig.length >> 8, sig.length & 0xff]),
+    sig,
+  ]);
+  const list = Buffer.concat([Buffer.from([(sct.length + 2) >> 8, (sct.length + 2) & 0xff]), Buffer.from([sct.length >> 8, sct.length & 0xff]), sct]);
+  return ext('1.3.6.1.4.1.11129.2.4.2', false, der.octets(list));
+}
+
+// ------------------------------------------------------------ RFC 6962 Merkle tree (independent of src/verify/merkle.ts)
+
+const h = (...b: Buffer[]) => createHash('sha256').update(Buffer.concat(b)).digest();
+const largestPow2Below = (n: number) => {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+};
+
+/** MTH(D[n]) from RFC 6962 §2.1. */
+export function mth(leaves: Buffer[]): Buffer {
+  if (leaves.length === 0) return h();
+  if (leaves.length === 1) return h(Buffer.from([0]), leaves[0]);
+  const k = largestPow2Below(leaves.length);
+  return h(Buffer.from([1]), mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+
+/** PATH(m, D[n]) from RFC 6962 §2.1.1. */
+export function auditPath(m: number, leaves: Buffer[]): Buffer[] {
+  if (leaves.length <= 1) return [];
+  const k = largestPow2Below(leaves.length);
+  if (m < k) return [...auditPath(m, leaves.slice(0, k)), mth(leaves.slice(k))];
+  return [...auditPath(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
+}
+
+// ------------------------------------------------------------ the world
+
+export interface World {
+  root: KeyPair;
+  inter: KeyPair;
+  ct: KeyPair;
+  rekor: KeyPair;
+  rootCert: Buffer;
+  interCert: Buffer;
+  rootName: Buffer;
+  interName: Buffer;
+  ctLogId: Buffer;
+  rekorLogId: Buffer;
+  trustJson: string;
+  trust: TrustedRoot;
+}
+
+export function makeWorld(opts: { rootName?: Buffer; interName?: Buffer } = {}): World {
+  const root = ecKey('P-384');
+  const inter = ecKey('P-384');
+  const ct = ecKey();
+  const rekor = ecKey();
+  const rootName = opts.rootName ?? name('sigstore');
+  const interName = opts.interName ?? name('sigstore-intermediate');
+  const nb = new Date('2020-01-01T00:00:00Z');
+  const na = new Date('2040-01-01T00:00:00Z');
+  const rootCert = makeCert({
+    issuer: rootName,
+    subject: rootName,
+    spki: root.spki,
+    notBefore: nb,
+    notAfter: na,
+    extensions: [EXT.caKeyUsage(), EXT.caBasic(), EXT.ski(root.spki)],
+    signer: root.privateKey,
+    sha384: true,
+  });
+  const interCert = makeCert({
+    issuer: rootName,
+    subject: interName,
+    spki: inter.spki,
+    notBefore: nb,
+    notAfter: na,
+    extensions: [EXT.caKeyUsage(), EXT.caBasic(), EXT.ski(inter.spki), EXT.aki(root.spki)],
+    signer: root.privateKey,
+    sha384: true,
+  });
+  const ctLogId = createHash('sha256').update(ct.spki).digest();
+  const rekorLogId = createHash('sha256').update(rekor.spki).digest();
+  const trustJson = JSON.stringify({
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [
+      {
+        baseUrl: 'http://127.0.0.1:1/rekor',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: rekor.spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2020-01-01T00:00:00Z' } },
+        logId: { keyId: rekorLogId.toString('base64') },
+      },
+    ],
+    certificateAuthorities: [
+      {
+        subject: { organization: 'sigstore.dev', commonName: 'sigstore' },
+        uri: 'http://127.0.0.1:1/fulcio',
+        certChain: { certificates: [{ rawBytes: interCert.toString('base64') }, { rawBytes: rootCert.toString('base64') }] },
+        validFor: { start: '2020-01-01T00:00:00Z' },
+      },
+    ],
+    ctlogs: [
+      {
+        baseUrl: 'http://127.0.0.1:1/ct',
+        hashAlgorithm: 'SHA2_256',
+        publicKey: { rawBytes: ct.spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2020-01-01T00:00:00Z' } },
+        logId: { keyId: ctLogId.toString('base64') },
+      },
+    ],
+    timestampAuthorities: [],
+  });
+  return { root, inter, ct, rekor, rootCert, interCert, rootName, interName, ctLogId, rekorLogId, trustJson, trust: parseTrustedRoot(trustJson) };
+}
+
+export interface LeafOpts {
+  email?: string;
+  uri?: string;
+  issuer?: string;
+  notBefore?: Date;
+  minutes?: number;
+  /** Sign the SCT with this key instead of the world's CT key. */
+  ctKey?: KeyPair;
+  /** Issue with this CA key/name instead of the world's intermediate. */
+  caKey?: KeyPair;
+  caName?: Buffer;
+  extra?: Buffer[];
+  noEku?: boolean;
+}
+
+export function makeLeaf(w: World, o: LeafOpts = {}): { key: KeyPair; der: Buffer } {
+  const key = ecKey();
+  const nb = o.notBefore ?? new Date('2025-06-01T12:00:00Z');
+  const na = new Date(nb.getTime() + (o.minutes ?? 10) * 60_000);
+  const caKey = o.caKey ?? w.inter;
+  const spec: CertSpec = {
+    issuer: o.caName ?? w.interName,
+    subject: der.seq(),
+    spki: key.spki,
+    notBefore: nb,
+    notAfter: na,
+    extensions: [],
+    signer: caKey.privateKey,
+    sha384: true,
+  };
+  const exts = [
+    EXT.leafKeyUsage(),
+    ...(o.noEku ? [] : [EXT.codeSigning()]),
+    EXT.ski(key.spki),
+    EXT.aki(caKey.spki),
+    o.uri ? EXT.uri(o.uri) : EXT.email(o.email ?? 'alice@example.com'),
+    EXT.issuerV1(o.issuer ?? 'https://accounts.example.com'),
+    EXT.issuerV2(o.issuer ?? 'https://accounts.example.com'),
+    ...(o.extra ?? []),
+  ];
+  const serial = serialCounter++;
+  const precert = tbsOf(spec, serial, exts);
+  const sct = sctExtension(precert, caKey.spki, o.ctKey ?? w.ct, w.ctLogId, BigInt(nb.getTime() + 1000));
+  return { key, der: signTbs(tbsOf(spec, serial, [...exts, sct]), caKey.privateKey, true) };
+}
+
+export interface SignedCms {
+  pem: string;
+  der: Buffer;
+  signedAttrsSet: Buffer;
+  signature: Buffer;
+  tle?: TransparencyLogEntry;
+}
+
+export function signedAttributes(payload: Buffer, signingTime: Date): Buffer {
+  const attr = (oid: string, v: Buffer) => der.seq(der.oid(oid), der.setOf(v));
+  return der.setOf(
+    attr('1.2.840.113549.1.9.3', der.oid('1.2.840.113549.1.7.1')),
+    attr('1.2.840.113549.1.9.5', der.utcTime(signingTime)),
+    attr('1.2.840.113549.1.9.4', der.octets(createHash('sha256').update(payload).digest())),
+  );
+}
+
+/** gitsign-layout ContentInfo; `tle` bytes go into unsigned attribute …57264.3.1. */
+export function assembleCms(p: { signedAttrsSet: Buffer; signature: Buffer; leaf: Buffer; certs?: Buffer[]; tle?: Buffer; tst?: Buffer }): Buffer {
+  // issuer Name and serial from the leaf, taken by structure (tbs fields 1 and 3).
+  const tbs = children(children(parseDer(p.leaf))[0]);
+  const leafTbs = { serial: tbs[1].raw, issuer: tbs[3].raw };
+  const signedAttrs = Buffer.concat([Buffer.from([0xa0]), p.signedAttrsSet.subarray(1)]);
+  const attrs = [
+    ...(p.tle ? [der.seq(der.oid('1.3.6.1.4.1.57264.3.1'), der.setOf(der.octets(p.tle)))] : []),
+    // RFC 3161 token: the attribute value is the TimeStampToken ContentInfo itself
+    ...(p.tst ? [der.seq(der.oid('1.2.840.113549.1.9.16.2.14'), der.setOf(p.tst))] : []),
+  ];
+  const unsigned = attrs.length ? [tlv(0xa1, ...attrs.sort(Buffer.compare))] : [];
+  const si = der.seq(
+    der.int(1),
+    der.seq(leafTbs.issuer, leafTbs.serial),
+    der.seq(der.oid('2.16.840.1.101.3.4.2.1')),
+    signedAttrs,
+    der.seq(der.oid('1.2.840.10045.4.3.2')),
+    der.octets(p.signature),
+    ...unsigned,
+  );
+  const sd = der.seq(
+    der.int(1),
+    der.setOf(der.seq(der.oid('2.16.840.1.101.3.4.2.1'))),
+    der.seq(der.oid('1.2.840.113549.1.7.1')),
+    tlv(0xa0, ...(p.certs ?? [p.leaf])),
+    der.setOf(si),
+  );
+  return der.seq(der.oid('1.2.840.113549.1.7.2'), der.explicit(0, sd));
+}
+
+export interface LogOpts {
+  integratedTime?: bigint;
+  /** Change the time after signing the SET. */
+  alterTime?: bigint;
+  logIndex?: bigint;
+  treeIndex?: number;
+  treeSize?: number;
+  checkpointKey?: KeyPair;
+  flipProofHash?: boolean;
+  /** Log this body instead of the signature's own (transplant tests). */
+  bodyOverride?: Buffer;
+}
+
+/** A Rekor v1 entry (SET + proof + checkpoint) for `body`, signed by the world's Rekor key. */
+export function logEntry(w: World, body: Buffer, o: LogOpts = {}): TransparencyLogEntry {
+  const integratedTime = o.integratedTime ?? 1748779260n; // 2025-06-01T12:01:00Z
+  const logIndex = o.logIndex ?? 123456789n;
+  const size = o.treeSize ?? 7;
+  const idx = o.treeIndex ?? 5;
+  const leaves = Array.from({ length: size }, (_, i) => (i === idx ? body : Buffer.from(`other entry ${i}`)));
+  const root = mth(leaves);
+  const hashes = auditPath(idx, leaves);
+  if (o.flipProofHash) hashes[0] = Buffer.from(hashes[0].map((b, i) => (i === 0 ? b ^ 1 : b)));
+  const set = sign(
+    'sha256',
+    Buffer.from(canonicalize({ body: body.toString('base64'), integratedTime, logID: w.rekorLogId.toString('hex'), logIndex })),
+    w.rekor.privateKey,
+  );
+  const origin = `127.0.0.1 - 1234567890`;
+  const note = `${origin}\n${size}\n${root.toString('base64')}\nTimestamp: 1748779260000000000\n`;
+  const cpKey = o.checkpointKey ?? w.rekor;
+  const cpSig = sign('sha256', Buffer.from(note), cpKey.privateKey);
+  const hint = createHash('sha256').update(cpKey.spki).digest().subarray(0, 4);
+  const checkpoint = `${note}\n\u2014 127.0.0.1 ${Buffer.concat([hint, cpSig]).toString('base64')}\n`;
+  return {
+    logIndex,
+    logId: w.rekorLogId,
+    kind: 'hashedrekord',
+    version: '0.0.1',
+    integratedTime: o.alterTime ?? integratedTime,
+    signedEntryTimestamp: set,
+    inclusionProof: { logIndex: BigInt(idx), rootHash: root, treeSize: BigInt(size), hashes, checkpoint },
+  };
+}
+
+export interface SignOpts extends LogOpts {
+  signingTime?: Date;
+  noTlog?: boolean;
+  tle?: TransparencyLogEntry;
+  certs?: Buffer[];
+}
+
+/** Sign `payload` gitsign-style (offline mode) with `leaf`, logging it in the world's Rekor. */
+export function signPayload(w: World, leaf: { key: KeyPair; der: Buffer }, payload: Buffer, o: SignOpts = {}): SignedCms {
+  const signedAttrsSet = signedAttributes(payload, o.signingTime ?? new Date('2025-06-01T12:00:30Z'));
+  const signature = sign('sha256', signedAttrsSet, leaf.key.privateKey);
+  const body = canonicalBody(hashedRekordV001(createHash('sha256').update(signedAttrsSet).digest(), signature, leaf.der));
+  const tle = o.noTlog ? undefined : (o.tle ?? logEntry(w, o.bodyOverride ?? body, o));
+  const cms = assembleCms({ signedAttrsSet, signature, leaf: leaf.der, certs: o.certs, tle: tle ? encodeTle(tle) : undefined });
+  return { pem: encodePem('SIGNED MESSAGE', cms), der: cms, signedAttrsSet, signature, tle };
+}
+
+export const PAYLOAD = Buffer.from(
+  'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n' +
+    'author Alice <alice@example.com> 1748779200 +0000\n' +
+    'committer Alice <alice@example.com> 1748779200 +0000\n\n' +
+    'a forged-world commit\n',
+);
