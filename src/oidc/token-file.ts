@@ -1,0 +1,36 @@
+/**
+ * A token file kept fresh by the platform, e.g. a Kubernetes projected service
+ * account token at cosign's path /var/run/sigstore/cosign/oidc-token. Read on
+ * every use because the platform rotates it. GITSEAL_TOKEN_FILE overrides the path.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { GitsealError } from '../errors.js';
+
+export const DEFAULT_TOKEN_FILE = '/var/run/sigstore/cosign/oidc-token';
+const MAX = 64 * 1024;
+
+export function tokenFilePath(env: NodeJS.ProcessEnv): string {
+  return env.GITSEAL_TOKEN_FILE || DEFAULT_TOKEN_FILE;
+}
+
+export function tokenFileApplies(env: NodeJS.ProcessEnv): boolean {
+  try {
+    return statSync(tokenFilePath(env)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function tokenFromFile(env: NodeJS.ProcessEnv): string {
+  const path = tokenFilePath(env);
+  let text: string;
+  try {
+    if (statSync(path).size > MAX) throw new GitsealError('BAD_TOKEN', `the token file ${path} is too large`);
+    text = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    if (e instanceof GitsealError) throw e;
+    throw new GitsealError('NO_TOKEN', `cannot read the token file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (!text) throw new GitsealError('NO_TOKEN', `the token file ${path} is empty`);
+  return text;
+}
