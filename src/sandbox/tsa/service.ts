@@ -1,0 +1,123 @@
+/**
+ * The sandbox's RFC 3161 timestamp authority, shaped like sigstore's
+ * timestamp-authority: `POST /api/v1/timestamp` with either the JSON request
+ * or a DER `application/timestamp-query` (RFC 3161 §3.4), answered with a DER
+ * `application/timestamp-reply` TimeStampResp. `GET /api/v1/timestamp/certchain`
+ * returns the PEM chain. State (keys, certificates) lives in DIR/tsa/.
+ *
+ * For tests, the demo and offline trials only.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { encodePem } from '../../util/pem.js';
+import { HttpError, parseJsonBody, readBody, sendError } from '../rekor/http.js';
+import { openTsaKeys, tsaDir } from './ca.js';
+import { parseDerRequest, parseJsonRequest, TsaRejection, type TimestampRequest } from './request.js';
+import { encodeToken, grantedResponse, rejectedResponse } from './token.js';
+
+export interface TsaServiceOptions {
+  /** The sandbox directory; the TSA keeps its keys in DIR/tsa/. */
+  dir: string;
+  /** Clock for genTime (and the certificates' start on first use). */
+  now?: () => Date;
+  /** Base URL the service is reached at, for trustedRootFragment's uri. */
+  url?: string;
+}
+
+export interface TimestampAuthorityJson {
+  subject: { organization: string; commonName: string };
+  uri: string;
+  certChain: { certificates: { rawBytes: string }[] };
+  validFor: { start: string; end?: string };
+}
+
+export interface TsaService {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  trust: {
+    /** DER: leaf, root. */
+    certChain: Buffer[];
+    validFrom: Date;
+  };
+  /** A TrustedRoot `timestampAuthorities[]` entry (sigstore_trustroot.proto). */
+  trustedRootFragment(opts?: { url?: string; end?: Date }): TimestampAuthorityJson;
+  stats(): { timestamps: number };
+}
+
+export const TIMESTAMP_PATH = '/api/v1/timestamp';
+const MAX_BODY = 64 * 1024;
+
+function send(res: ServerResponse, status: number, body: Buffer, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': String(body.length) });
+  res.end(body);
+}
+
+export function createTsaService(opts: TsaServiceOptions): TsaService {
+  const now = opts.now ?? (() => new Date());
+  const keys = openTsaKeys(tsaDir(opts.dir), now());
+  const chain = [keys.leaf, keys.root];
+  let issued = 0;
+
+  function stamp(request: TimestampRequest): Buffer {
+    const token = encodeToken({ request, genTime: now(), leaf: keys.leaf, chain, leafKey: keys.leafKey });
+    issued++;
+    return grantedResponse(token);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://sandbox').pathname.replace(/\/+$/, '');
+    if (path === `${TIMESTAMP_PATH}/certchain`) {
+      if (req.method !== 'GET') throw new HttpError(405, `${req.method} is not allowed on ${path}`, { allow: 'GET' });
+      const pem = chain.map((c) => encodePem('CERTIFICATE', c)).join('');
+      return send(res, 200, Buffer.from(pem), 'application/pem-certificate-chain');
+    }
+    if (path !== TIMESTAMP_PATH) throw new HttpError(404, `no such endpoint: ${req.method} ${path || '/'}`);
+    if (req.method !== 'POST') throw new HttpError(405, `${req.method} is not allowed on ${path}`, { allow: 'POST' });
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const body = await readBody(req, MAX_BODY);
+    if (type === 'application/timestamp-query') {
+      // RFC 3161 §3.4: the answer is always a TimeStampResp, rejections included.
+      let request: TimestampRequest;
+      try {
+        request = parseDerRequest(body);
+      } catch (e) {
+        if (e instanceof TsaRejection) return send(res, 200, rejectedResponse(e.failBit, e.message), 'application/timestamp-reply');
+        throw e;
+      }
+      return send(res, 200, stamp(request), 'application/timestamp-reply');
+    }
+    if (type === 'application/json' || type === '') {
+      let request: TimestampRequest;
+      try {
+        request = parseJsonRequest(parseJsonBody(body));
+      } catch (e) {
+        if (e instanceof TsaRejection) throw new HttpError(400, e.message);
+        throw e;
+      }
+      return send(res, 201, stamp(request), 'application/timestamp-reply');
+    }
+    throw new HttpError(415, `unsupported content type "${type}": send application/json or application/timestamp-query`);
+  }
+
+  return {
+    handle(req, res) {
+      route(req, res).catch((e: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (e instanceof HttpError) sendError(res, e.status, e.message, e.headers);
+        else sendError(res, 500, `internal error: ${(e as Error)?.message ?? String(e)}`.split('\n')[0]);
+      });
+    },
+    trust: { certChain: chain, validFrom: keys.createdAt },
+    trustedRootFragment(o = {}) {
+      const base = (o.url ?? opts.url ?? '').replace(/\/+$/, '');
+      return {
+        subject: { organization: 'gitseal-sandbox', commonName: 'sandbox-tsa' },
+        uri: base ? base + TIMESTAMP_PATH : TIMESTAMP_PATH,
+        certChain: { certificates: chain.map((c) => ({ rawBytes: c.toString('base64') })) },
+        validFor: o.end ? { start: keys.createdAt.toISOString(), end: o.end.toISOString() } : { start: keys.createdAt.toISOString() },
+      };
+    },
+    stats: () => ({ timestamps: issued }),
+  };
+}
