@@ -1,0 +1,277 @@
+/**
+ * Talking to the signing agent: one connection per request, one frame each way. Also starting
+ * it (detached, on demand), stopping it and asking its status — the functions behind
+ * `gitseal agent start|stop|status`.
+ *
+ * This file is on the signing path that git spawns per commit, so it loads node: built-ins only.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GitsealError, describeError } from '../errors.js';
+import { agentLogPath, agentSocketPath, checkPrivateDir, ensurePrivateDir } from './paths.js';
+import {
+  type AgentError,
+  type AgentRequest,
+  type SignRequest,
+  type SignResult,
+  type StatusResult,
+  FrameReader,
+  decodeFrameJson,
+  encodeFrame,
+  parseResponse,
+  parseSignResult,
+  parseStatusResult,
+  requestToWire,
+} from './protocol.js';
+
+/** The agent could not be reached, hung up, timed out or answered garbage. */
+export class AgentUnavailableError extends GitsealError {
+  constructor(message: string, cause?: unknown) {
+    super('AGENT', message, cause);
+  }
+}
+
+/** The agent answered the request with an error. */
+export class AgentRefusedError extends GitsealError {
+  constructor(readonly agentError: AgentError) {
+    super('AGENT', `agent: ${agentError.message}`);
+  }
+}
+
+let nextId = 1;
+
+/** Send one request and wait for its answer (result, or the agent's error). */
+export function agentRequest(
+  socketPath: string,
+  req: AgentRequest,
+  timeoutMs = 130_000,
+): Promise<{ result?: unknown; error?: AgentError }> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    const reader = new FrameReader();
+    let settled = false;
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      f();
+    };
+    const timer = setTimeout(() => finish(() => reject(new AgentUnavailableError(`the agent did not answer within ${Math.round(timeoutMs / 1000)} s`))), timeoutMs);
+    sock.once('connect', () => sock.write(encodeFrame(requestToWire(req))));
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        const frames = reader.push(chunk);
+        if (frames.length === 0) return;
+        const parsed = parseResponse(decodeFrameJson(frames[0]), req.id);
+        finish(() => resolve(parsed));
+      } catch (e) {
+        finish(() => reject(new AgentUnavailableError(`the agent sent a malformed answer: ${describeError(e)}`, e)));
+      }
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => finish(() => reject(new AgentUnavailableError(`cannot reach the agent at ${socketPath} (${e.code ?? e.message})`, e))));
+    sock.once('close', () => finish(() => reject(new AgentUnavailableError('the agent closed the connection before answering'))));
+  });
+}
+
+/** Ask the agent to sign DER signed attributes. Throws AgentRefusedError (e.g. NEED_TOKEN) or AgentUnavailableError. */
+export async function agentSign(socketPath: string, fields: Omit<SignRequest, 'v' | 'id' | 'op'>, timeoutMs?: number): Promise<SignResult> {
+  const r = await agentRequest(socketPath, { v: 1, id: nextId++, op: 'sign', ...fields }, timeoutMs);
+  if (r.error) throw new AgentRefusedError(r.error);
+  try {
+    return parseSignResult(r.result);
+  } catch (e) {
+    throw new AgentUnavailableError(`the agent sent a malformed signature: ${describeError(e)}`, e);
+  }
+}
+
+/** Probe: does an agent accept connections on `socketPath`? */
+export function agentAlive(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(socketPath);
+    const done = (v: boolean) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+export interface AgentEnv {
+  env: NodeJS.ProcessEnv;
+  /** Path of dist/agent/main.js; found next to this bundle when absent. */
+  agentMain?: string;
+  /** How long to wait for a freshly started agent (default 5 s). */
+  startTimeoutMs?: number;
+}
+
+/** Status of the running agent, or null when none answers. */
+export async function agentStatus(o: AgentEnv): Promise<StatusResult | null> {
+  const path = agentSocketPath(o.env);
+  if (!(await agentAlive(path))) return null;
+  const r = await agentRequest(path, { v: 1, id: nextId++, op: 'status' }, 10_000);
+  if (r.error) throw new AgentRefusedError(r.error);
+  return parseStatusResult(r.result);
+}
+
+/** Stop the running agent; false when none was running. Its keys die with it. */
+export async function agentStop(o: AgentEnv): Promise<boolean> {
+  const path = agentSocketPath(o.env);
+  if (!(await agentAlive(path))) return false;
+  const st = await agentRequest(path, { v: 1, id: nextId++, op: 'status' }, 10_000);
+  const reported = st.result ? parseStatusResult(st.result).pid : undefined;
+  const pid = reported === process.pid ? undefined : reported;
+  const r = await agentRequest(path, { v: 1, id: nextId++, op: 'stop' }, 10_000);
+  if (r.error) throw new AgentRefusedError(r.error);
+  // "Stopped" means the process is gone (and its keys with it), not only its socket; and a
+  // following start must not race the old agent.
+  for (let i = 0; i < 250 && ((await agentAlive(path, 200)) || (pid !== undefined && processAlive(pid))); i++) await sleep(20);
+  return true;
+}
+
+/** Start the agent unless one runs already; returns its socket path. */
+export async function agentStart(o: AgentEnv): Promise<{ socketPath: string; started: boolean }> {
+  const socketPath = agentSocketPath(o.env);
+  checkSocketSafe(socketPath);
+  if (await agentAlive(socketPath)) return { socketPath, started: false };
+  await spawnAgent(socketPath, o);
+  return { socketPath, started: true };
+}
+
+/**
+ * The socket of a running agent, starting one when `mode` allows (`auto`, `on`); null for
+ * `off`. Throws AgentUnavailableError when it cannot be started.
+ */
+export async function ensureAgent(mode: 'auto' | 'on' | 'off', o: AgentEnv): Promise<string | null> {
+  if (mode === 'off') return null;
+  return (await agentStart(o)).socketPath;
+}
+
+/**
+ * Before a client talks to (and maybe sends a token to) whatever listens on `socketPath`: its
+ * directory must be ours and private, and an existing socket must be ours. Otherwise another
+ * user could have put a fake agent there to collect tokens and signatures.
+ */
+export function checkSocketSafe(socketPath: string): void {
+  const dir = dirname(socketPath);
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return; // not there yet: the agent we start creates it 0700
+  }
+  try {
+    if (!st.isDirectory()) throw new GitsealError('AGENT', `${dir} is not a directory`);
+    checkPrivateDir(dir);
+    const s = lstatSync(socketPath, { throwIfNoEntry: false });
+    const uid = process.getuid?.();
+    if (s && (!s.isSocket() || (uid !== undefined && s.uid !== uid))) {
+      throw new GitsealError('AGENT', `refusing to use ${socketPath}: it is not a socket owned by you`);
+    }
+  } catch (e) {
+    throw new AgentUnavailableError(describeError(e), e);
+  }
+}
+
+/** dist/agent/main.js, looked up beside the running bundle (dist/, dist/<chunk dir>/). */
+export function findAgentMain(env: NodeJS.ProcessEnv): string {
+  if (env.GITSEAL_AGENT_MAIN) return env.GITSEAL_AGENT_MAIN;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    for (const c of [join(dir, 'agent', 'main.js'), join(dir, 'dist', 'agent', 'main.js')]) if (existsSync(c)) return c;
+    dir = dirname(dir);
+  }
+  throw new AgentUnavailableError('cannot find the agent program (dist/agent/main.js); run the build or set GITSEAL_AGENT_MAIN');
+}
+
+/** Environment for the agent: tokens from this process's environment are not inherited. */
+function agentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (/TOKEN/i.test(k) || k.startsWith('ACTIONS_ID_TOKEN')) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+async function spawnAgent(socketPath: string, o: AgentEnv): Promise<void> {
+  const main = o.agentMain ?? findAgentMain(o.env);
+  const dir = dirname(socketPath);
+  try {
+    ensurePrivateDir(dir);
+  } catch (e) {
+    throw new AgentUnavailableError(describeError(e), e);
+  }
+  // Many git processes may want the agent at once (a parallel rebase, a script committing in
+  // several repositories); only the one that creates the lock directory starts it, the others
+  // wait for the socket. A lock older than the start timeout is stale and taken over.
+  const lock = join(dir, '.agent-start.lock');
+  const timeoutMs = o.startTimeoutMs ?? 5000;
+  let haveLock = false;
+  try {
+    mkdirSync(lock, { mode: 0o700 });
+    haveLock = true;
+  } catch {
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > timeoutMs) {
+        rmdirSync(lock);
+        mkdirSync(lock, { mode: 0o700 });
+        haveLock = true;
+      }
+    } catch {
+      /* someone else is starting it */
+    }
+  }
+  let exited: string | undefined;
+  try {
+    if (haveLock && !(await agentAlive(socketPath))) {
+      const child = spawn(process.execPath, [main], {
+        detached: true,
+        stdio: 'ignore',
+        env: { ...agentEnv(o.env), GITSEAL_AGENT_SOCK: socketPath },
+        cwd: '/',
+      });
+      child.once('error', (e) => (exited = e.message));
+      child.once('exit', (code, sig) => (exited = `exit ${code ?? sig}`));
+      child.unref();
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await agentAlive(socketPath, 500)) {
+        checkPrivateDir(dir);
+        return;
+      }
+      if (exited) break;
+      await sleep(20);
+    }
+    throw new AgentUnavailableError(
+      exited ? `the agent failed to start (${exited}; see ${agentLogPath(o.env)})` : `the agent did not start within ${Math.round(timeoutMs / 1000)} s`,
+    );
+  } finally {
+    if (haveLock) {
+      try {
+        rmdirSync(lock);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

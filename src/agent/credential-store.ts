@@ -1,0 +1,135 @@
+/**
+ * The agent's in-memory credentials: per identity key, one ephemeral key + certificate chain,
+ * reused until the certificate has less than `marginMs` left, plus the last identity token
+ * (memory only) so a renewal can skip the login while the token is still valid.
+ *
+ * Concurrent requests for the same identity share one in-flight credential request, so a burst
+ * of signatures costs exactly one Fulcio request. Nothing here touches the network or the clock
+ * directly: `obtain` and `now` come in as parameters.
+ */
+import type { Credential, IdentityToken } from '../sign/types.js';
+import { GitsealError } from '../errors.js';
+import { type AgentConfig, type IdentityKey, identityKeyString } from './protocol.js';
+
+export interface ObtainInput {
+  config: AgentConfig;
+  token: IdentityToken;
+}
+
+export interface StoreDeps {
+  /** Get a fresh certificate for the token's identity (Fulcio), with a new ephemeral key. */
+  obtain(input: ObtainInput): Promise<Credential>;
+  /** Decode a raw JWT the client forwarded (no signature check: Fulcio does that). */
+  parseToken(raw: string): IdentityToken;
+  now(): Date;
+  /** A certificate with less than this left is not used (default 30 s). */
+  marginMs?: number;
+}
+
+interface Entry {
+  identity: IdentityKey;
+  credential?: Credential;
+  token?: IdentityToken;
+  inflight?: Promise<Credential>;
+  signatures: number;
+}
+
+/** Thrown when the agent has neither a usable certificate nor a usable token for an identity. */
+export class NeedTokenError extends GitsealError {
+  constructor() {
+    super('NO_TOKEN', 'the agent needs an identity token for this identity');
+  }
+}
+
+export class CredentialStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly margin: number;
+
+  constructor(private readonly deps: StoreDeps) {
+    this.margin = deps.marginMs ?? 30_000;
+  }
+
+  private usable(c: Credential | undefined): c is Credential {
+    return !!c && c.notAfter.getTime() - this.deps.now().getTime() >= this.margin;
+  }
+
+  private tokenUsable(t: IdentityToken | undefined): t is IdentityToken {
+    return !!t && t.expiresAt.getTime() - this.deps.now().getTime() >= this.margin;
+  }
+
+  /**
+   * A valid credential for `identity`: the cached one, the one being fetched right now, or a new
+   * one obtained with `rawToken` (if given) or the remembered token. Throws NeedTokenError when
+   * none of these exist.
+   */
+  async get(identity: IdentityKey, config: AgentConfig, rawToken?: string): Promise<Credential> {
+    const key = identityKeyString(identity);
+    let e = this.entries.get(key);
+    if (!e) {
+      e = { identity, signatures: 0 };
+      this.entries.set(key, e);
+    }
+    if (this.usable(e.credential)) return e.credential;
+    e.credential = undefined;
+    if (e.inflight) return e.inflight;
+
+    let token: IdentityToken | undefined;
+    if (rawToken !== undefined) token = this.deps.parseToken(rawToken);
+    if (!this.tokenUsable(token)) token = this.tokenUsable(e.token) ? e.token : undefined;
+    if (!token) {
+      e.token = undefined;
+      throw new NeedTokenError();
+    }
+    const entry = e;
+    const used = token;
+    const p = (async () => {
+      try {
+        const c = await this.deps.obtain({ config, token: used });
+        if (!this.usable(c)) throw new GitsealError('FULCIO', 'Fulcio returned a certificate that is already (nearly) expired');
+        entry.credential = c;
+        entry.token = used;
+        return c;
+      } catch (err) {
+        // A token Fulcio refused is not worth remembering.
+        if (entry.token === used) entry.token = undefined;
+        throw err;
+      } finally {
+        entry.inflight = undefined;
+      }
+    })();
+    e.inflight = p;
+    return p;
+  }
+
+  /** Count a signature made with the identity's credential (for status). */
+  countSignature(identity: IdentityKey): void {
+    const e = this.entries.get(identityKeyString(identity));
+    if (e) e.signatures++;
+  }
+
+  /** Drop expired credentials and tokens; returns how many credentials remain valid. */
+  prune(): number {
+    let live = 0;
+    for (const [k, e] of this.entries) {
+      if (!this.usable(e.credential)) e.credential = undefined;
+      if (!this.tokenUsable(e.token)) e.token = undefined;
+      if (e.credential) live++;
+      if (!e.credential && !e.token && !e.inflight) this.entries.delete(k);
+    }
+    return live;
+  }
+
+  /** What the agent holds, without key material. */
+  held(): { identity: IdentityKey; credential: Credential; signatures: number }[] {
+    const out = [];
+    for (const e of this.entries.values()) {
+      if (this.usable(e.credential)) out.push({ identity: e.identity, credential: e.credential, signatures: e.signatures });
+    }
+    return out;
+  }
+
+  /** Forget everything (on stop). */
+  clear(): void {
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,403 @@
+/**
+ * The gitseal agent wire protocol (version 1).
+ *
+ * Frame: a 4-byte big-endian length N (1 ≤ N ≤ MAX_FRAME), then N bytes of UTF-8 JSON holding
+ * one object. Every message carries `v: 1` and the request `id` it belongs to.
+ *
+ * Requests (client → agent):
+ *   sign   { identity, config, signedAttrs (base64 DER SET ≤ 64 KiB), repo, token? }
+ *   status {}
+ *   stop   {}
+ * Responses (agent → client): `{ v, id, result }` or `{ v, id, error: { code, message } }`.
+ *
+ * Design rule: no operation returns key material, and the validators below reject every field
+ * they do not know, so a response that carried a key (or anything else) would not parse. The
+ * only secret that ever crosses the socket is an OIDC token, and only client → agent.
+ *
+ * Everything here is pure: bytes in, typed objects out, GitsealError('AGENT', …) on anything
+ * malformed.
+ */
+import { GitsealError } from '../errors.js';
+
+export const PROTOCOL_VERSION = 1;
+/** Upper bound of one frame's JSON (bytes). */
+export const MAX_FRAME = 1024 * 1024;
+/** Upper bound of the DER signed attributes a client may ask the agent to sign. */
+export const MAX_SIGNED_ATTRS = 64 * 1024;
+/** Upper bound of any string field that is not base64 payload (URLs, paths, e-mails, ids). */
+export const MAX_STRING = 4096;
+/** An OIDC token forwarded to the agent (a JWT; same bound as src/oidc/jwt.ts). */
+export const MAX_TOKEN = 64 * 1024;
+const MAX_CHAIN = 8;
+const MAX_CERT = 32 * 1024;
+const MAX_IDENTITIES = 256;
+
+/** What identifies one cached credential: the same identity in the same Sigstore instance. */
+export interface IdentityKey {
+  fulcioURL: string;
+  issuer: string;
+  clientID: string;
+  connectorID?: string;
+  /** git's user.email of the requesting repository (different repos may sign as different people). */
+  email?: string;
+}
+
+/** The part of GitsealConfig the agent needs to obtain a credential on the client's behalf. */
+export interface AgentConfig {
+  fulcioURL: string;
+  rekorURL: string;
+  issuer: string;
+  clientID: string;
+  connectorID?: string;
+  redirectURL?: string;
+  trustedRoot?: string;
+  userEmail?: string;
+}
+
+export interface SignRequest {
+  v: 1;
+  id: number;
+  op: 'sign';
+  identity: IdentityKey;
+  config: AgentConfig;
+  /** DER SET of CMS signed attributes (RFC 5652 §5.4), the exact bytes ECDSA signs. */
+  signedAttrs: Buffer;
+  /** Absolute path of the requesting repository, for the agent's log only. */
+  repo: string;
+  /** An identity token the client already holds (env, token cache, fresh login). */
+  token?: string;
+}
+export interface StatusRequest {
+  v: 1;
+  id: number;
+  op: 'status';
+}
+export interface StopRequest {
+  v: 1;
+  id: number;
+  op: 'stop';
+}
+export type AgentRequest = SignRequest | StatusRequest | StopRequest;
+
+export interface SignResult {
+  /** ECDSA-P256-SHA256 signature, DER (RFC 3279 §2.2.3 Ecdsa-Sig-Value). */
+  signature: Buffer;
+  /** DER certificates, leaf first. */
+  chain: Buffer[];
+}
+export interface HeldIdentity {
+  identity: IdentityKey;
+  /** The certificate's SAN (e-mail or URI) and OIDC issuer. */
+  subject: string;
+  certIssuer: string;
+  secondsLeft: number;
+  signatures: number;
+}
+export interface StatusResult {
+  pid: number;
+  version: string;
+  uptimeSeconds: number;
+  socket: string;
+  identities: HeldIdentity[];
+}
+export interface StopResult {
+  stopping: true;
+}
+
+/**
+ * Error codes the agent answers with. NEED_TOKEN is not a failure: the agent holds no valid
+ * certificate and no usable token for this identity, and the client (which owns the terminal)
+ * should obtain one and ask again.
+ */
+export type AgentErrorCode = 'NEED_TOKEN' | 'BAD_REQUEST' | 'VERSION' | 'TOO_LARGE' | 'BUSY' | 'FAILED' | 'INTERNAL';
+const ERROR_CODES: readonly AgentErrorCode[] = ['NEED_TOKEN', 'BAD_REQUEST', 'VERSION', 'TOO_LARGE', 'BUSY', 'FAILED', 'INTERNAL'];
+
+export interface AgentError {
+  code: AgentErrorCode;
+  message: string;
+}
+export type AgentResponse =
+  | { v: 1; id: number | null; result: unknown; error?: undefined }
+  | { v: 1; id: number | null; error: AgentError; result?: undefined };
+
+// ------------------------------------------------------------------ framing
+
+/** Encode one JSON object as a frame. */
+export function encodeFrame(message: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(message), 'utf8');
+  if (json.length === 0 || json.length > MAX_FRAME) {
+    throw new GitsealError('AGENT', `agent message of ${json.length} bytes exceeds the ${MAX_FRAME}-byte frame limit`);
+  }
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(json.length, 0);
+  return Buffer.concat([head, json]);
+}
+
+/**
+ * Incremental frame splitter for a byte stream. `push` returns the complete frames' JSON texts
+ * (undecoded) and keeps any partial tail. Throws on a length of 0 or above `max` before buffering
+ * the body, so a peer cannot make us allocate more than one frame.
+ */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  constructor(private readonly max = MAX_FRAME) {}
+
+  push(chunk: Buffer): Buffer[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.buf.length < 4) break;
+      const n = this.buf.readUInt32BE(0);
+      if (n === 0) throw new GitsealError('AGENT', 'agent frame has length 0');
+      if (n > this.max) throw new GitsealError('AGENT', `agent frame of ${n} bytes exceeds the ${this.max}-byte limit`);
+      if (this.buf.length < 4 + n) break;
+      out.push(this.buf.subarray(4, 4 + n));
+      this.buf = this.buf.subarray(4 + n);
+    }
+    return out;
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get pending(): number {
+    return this.buf.length;
+  }
+}
+
+/** Parse a frame body as a JSON object (arrays, primitives and invalid UTF-8 are rejected). */
+export function decodeFrameJson(body: Buffer): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new GitsealError('AGENT', 'agent frame is not valid UTF-8');
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new GitsealError('AGENT', 'agent frame is not valid JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new GitsealError('AGENT', 'agent frame is not a JSON object');
+  }
+  return v as Record<string, unknown>;
+}
+
+// --------------------------------------------------------------- validation
+
+/** A request that failed validation; `id` is echoed when it could be read. */
+export class ProtocolError extends GitsealError {
+  constructor(
+    readonly agentCode: AgentErrorCode,
+    message: string,
+    readonly id: number | null,
+  ) {
+    super('AGENT', message);
+  }
+}
+
+function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], what: string, id: number | null): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new ProtocolError('BAD_REQUEST', `${what}: unknown field "${k.slice(0, 40)}"`, id);
+  }
+}
+
+function str(o: Record<string, unknown>, k: string, what: string, id: number | null, max = MAX_STRING): string {
+  const v = o[k];
+  if (typeof v !== 'string' || v.length === 0) throw new ProtocolError('BAD_REQUEST', `${what}: "${k}" must be a non-empty string`, id);
+  if (v.length > max) throw new ProtocolError('TOO_LARGE', `${what}: "${k}" is longer than ${max} characters`, id);
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw new ProtocolError('BAD_REQUEST', `${what}: "${k}" contains control characters`, id);
+  return v;
+}
+
+function optStr(o: Record<string, unknown>, k: string, what: string, id: number | null, max = MAX_STRING): string | undefined {
+  return o[k] === undefined ? undefined : str(o, k, what, id, max);
+}
+
+function obj(v: unknown, what: string, id: number | null): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProtocolError('BAD_REQUEST', `${what} must be an object`, id);
+  return v as Record<string, unknown>;
+}
+
+const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Strict standard base64 (RFC 4648 §4): canonical padding, no whitespace, round-trips. */
+export function decodeBase64Strict(s: unknown, what: string, maxBytes: number, id: number | null = null): Buffer {
+  if (typeof s !== 'string' || s.length === 0) throw new ProtocolError('BAD_REQUEST', `${what} must be non-empty base64`, id);
+  if (s.length > Math.ceil(maxBytes / 3) * 4) throw new ProtocolError('TOO_LARGE', `${what} is larger than ${maxBytes} bytes`, id);
+  if (!B64.test(s)) throw new ProtocolError('BAD_REQUEST', `${what} is not canonical base64`, id);
+  const b = Buffer.from(s, 'base64');
+  if (b.toString('base64') !== s) throw new ProtocolError('BAD_REQUEST', `${what} is not canonical base64`, id);
+  return b;
+}
+
+function readEnvelope(o: Record<string, unknown>): number {
+  const id = Number.isSafeInteger(o.id) && (o.id as number) >= 0 ? (o.id as number) : null;
+  if (o.v !== PROTOCOL_VERSION) {
+    throw new ProtocolError('VERSION', `agent protocol version mismatch: this agent speaks v${PROTOCOL_VERSION}, got ${JSON.stringify(o.v)?.slice(0, 20)}`, id);
+  }
+  if (id === null) throw new ProtocolError('BAD_REQUEST', 'request "id" must be a non-negative integer', null);
+  return id;
+}
+
+function parseIdentity(v: unknown, id: number): IdentityKey {
+  const o = obj(v, 'sign.identity', id);
+  onlyKeys(o, ['fulcioURL', 'issuer', 'clientID', 'connectorID', 'email'], 'sign.identity', id);
+  return {
+    fulcioURL: str(o, 'fulcioURL', 'sign.identity', id),
+    issuer: str(o, 'issuer', 'sign.identity', id),
+    clientID: str(o, 'clientID', 'sign.identity', id),
+    connectorID: optStr(o, 'connectorID', 'sign.identity', id),
+    email: optStr(o, 'email', 'sign.identity', id),
+  };
+}
+
+function parseConfig(v: unknown, id: number): AgentConfig {
+  const o = obj(v, 'sign.config', id);
+  onlyKeys(o, ['fulcioURL', 'rekorURL', 'issuer', 'clientID', 'connectorID', 'redirectURL', 'trustedRoot', 'userEmail'], 'sign.config', id);
+  return {
+    fulcioURL: str(o, 'fulcioURL', 'sign.config', id),
+    rekorURL: str(o, 'rekorURL', 'sign.config', id),
+    issuer: str(o, 'issuer', 'sign.config', id),
+    clientID: str(o, 'clientID', 'sign.config', id),
+    connectorID: optStr(o, 'connectorID', 'sign.config', id),
+    redirectURL: optStr(o, 'redirectURL', 'sign.config', id),
+    trustedRoot: optStr(o, 'trustedRoot', 'sign.config', id),
+    userEmail: optStr(o, 'userEmail', 'sign.config', id),
+  };
+}
+
+/** Validate a decoded request object. Throws ProtocolError with the code to answer with. */
+export function parseRequest(o: Record<string, unknown>): AgentRequest {
+  const id = readEnvelope(o);
+  switch (o.op) {
+    case 'status':
+    case 'stop':
+      onlyKeys(o, ['v', 'id', 'op'], o.op, id);
+      return { v: 1, id, op: o.op };
+    case 'sign': {
+      onlyKeys(o, ['v', 'id', 'op', 'identity', 'config', 'signedAttrs', 'repo', 'token'], 'sign', id);
+      const identity = parseIdentity(o.identity, id);
+      const config = parseConfig(o.config, id);
+      // The identity key must describe the config it comes with, or a client could file a
+      // credential for one Fulcio/issuer under another's key.
+      if (
+        identity.fulcioURL !== config.fulcioURL ||
+        identity.issuer !== config.issuer ||
+        identity.clientID !== config.clientID ||
+        identity.connectorID !== config.connectorID ||
+        identity.email !== config.userEmail
+      ) {
+        throw new ProtocolError('BAD_REQUEST', 'sign: identity does not match config', id);
+      }
+      const signedAttrs = decodeBase64Strict(o.signedAttrs, 'sign.signedAttrs', MAX_SIGNED_ATTRS, id);
+      const repo = str(o, 'repo', 'sign', id);
+      const token = optStr(o, 'token', 'sign', id, MAX_TOKEN);
+      return { v: 1, id, op: 'sign', identity, config, signedAttrs, repo, token };
+    }
+    default:
+      throw new ProtocolError('BAD_REQUEST', `unknown operation ${JSON.stringify(o.op)?.slice(0, 40) ?? 'undefined'}`, id);
+  }
+}
+
+/** The wire form of a request (Buffers as base64). */
+export function requestToWire(r: AgentRequest): Record<string, unknown> {
+  if (r.op !== 'sign') return { v: r.v, id: r.id, op: r.op };
+  const w: Record<string, unknown> = {
+    v: r.v,
+    id: r.id,
+    op: 'sign',
+    identity: dropUndefined({ ...r.identity }),
+    config: dropUndefined({ ...r.config }),
+    signedAttrs: r.signedAttrs.toString('base64'),
+    repo: r.repo,
+  };
+  if (r.token !== undefined) w.token = r.token;
+  return w;
+}
+
+function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+export function signResultToWire(r: SignResult): Record<string, unknown> {
+  return { signature: r.signature.toString('base64'), chain: r.chain.map((c) => c.toString('base64')) };
+}
+
+export function okResponse(id: number | null, result: unknown): Record<string, unknown> {
+  return { v: PROTOCOL_VERSION, id, result };
+}
+
+export function errorResponse(id: number | null, code: AgentErrorCode, message: string): Record<string, unknown> {
+  return { v: PROTOCOL_VERSION, id, error: { code, message: message.slice(0, 500) } };
+}
+
+// ------------------------------------------------------- client-side checks
+
+/** Validate a response envelope for request `id`; returns the result or throws the agent's error. */
+export function parseResponse(o: Record<string, unknown>, id: number): { result?: unknown; error?: AgentError } {
+  if (o.v !== PROTOCOL_VERSION) throw new GitsealError('AGENT', `agent answered with protocol version ${JSON.stringify(o.v)?.slice(0, 20)}, expected ${PROTOCOL_VERSION}`);
+  if ('error' in o) {
+    onlyKeys(o, ['v', 'id', 'error'], 'agent response', null);
+    if (o.id !== id && o.id !== null) throw new GitsealError('AGENT', 'agent answered a different request');
+    const e = obj(o.error, 'agent error', null);
+    onlyKeys(e, ['code', 'message'], 'agent error', null);
+    if (!ERROR_CODES.includes(e.code as AgentErrorCode)) throw new GitsealError('AGENT', 'agent answered with an unknown error code');
+    if (typeof e.message !== 'string') throw new GitsealError('AGENT', 'agent error without a message');
+    return { error: { code: e.code as AgentErrorCode, message: e.message.slice(0, 500) } };
+  }
+  onlyKeys(o, ['v', 'id', 'result'], 'agent response', null);
+  if (o.id !== id) throw new GitsealError('AGENT', 'agent answered a different request');
+  return { result: o.result };
+}
+
+/** A sign result: exactly a signature and a certificate chain, nothing else. */
+export function parseSignResult(v: unknown): SignResult {
+  const o = obj(v, 'sign result', null);
+  onlyKeys(o, ['signature', 'chain'], 'sign result', null);
+  const signature = decodeBase64Strict(o.signature, 'signature', 256);
+  // An ECDSA-Sig-Value is a DER SEQUENCE of two INTEGERs.
+  if (signature[0] !== 0x30) throw new GitsealError('AGENT', 'agent signature is not a DER ECDSA signature');
+  if (!Array.isArray(o.chain) || o.chain.length === 0 || o.chain.length > MAX_CHAIN) {
+    throw new GitsealError('AGENT', 'agent certificate chain must hold 1 to 8 certificates');
+  }
+  const chain = o.chain.map((c, i) => {
+    const der = decodeBase64Strict(c, `chain[${i}]`, MAX_CERT);
+    if (der[0] !== 0x30) throw new GitsealError('AGENT', `agent chain[${i}] is not a DER certificate`);
+    return der;
+  });
+  return { signature, chain };
+}
+
+export function parseStatusResult(v: unknown): StatusResult {
+  const o = obj(v, 'status result', null);
+  onlyKeys(o, ['pid', 'version', 'uptimeSeconds', 'socket', 'identities'], 'status result', null);
+  if (!Number.isSafeInteger(o.pid) || !Number.isFinite(o.uptimeSeconds) || typeof o.version !== 'string' || typeof o.socket !== 'string') {
+    throw new GitsealError('AGENT', 'malformed agent status');
+  }
+  if (!Array.isArray(o.identities) || o.identities.length > MAX_IDENTITIES) throw new GitsealError('AGENT', 'malformed agent status');
+  const identities = o.identities.map((x): HeldIdentity => {
+    const h = obj(x, 'status identity', null);
+    onlyKeys(h, ['identity', 'subject', 'certIssuer', 'secondsLeft', 'signatures'], 'status identity', null);
+    if (typeof h.subject !== 'string' || typeof h.certIssuer !== 'string' || !Number.isFinite(h.secondsLeft) || !Number.isSafeInteger(h.signatures)) {
+      throw new GitsealError('AGENT', 'malformed agent status');
+    }
+    const k = obj(h.identity, 'status identity key', null);
+    onlyKeys(k, ['fulcioURL', 'issuer', 'clientID', 'connectorID', 'email'], 'status identity key', null);
+    for (const f of Object.keys(k)) if (typeof k[f] !== 'string') throw new GitsealError('AGENT', 'malformed agent status');
+    return {
+      identity: k as unknown as IdentityKey,
+      subject: h.subject,
+      certIssuer: h.certIssuer,
+      secondsLeft: h.secondsLeft as number,
+      signatures: h.signatures as number,
+    };
+  });
+  return { pid: o.pid as number, version: o.version, uptimeSeconds: o.uptimeSeconds as number, socket: o.socket, identities };
+}
+
+/** The map key of an identity: its fields in a fixed order, unambiguously joined. */
+export function identityKeyString(k: IdentityKey): string {
+  return JSON.stringify([k.fulcioURL, k.issuer, k.clientID, k.connectorID ?? '', k.email ?? '']);
+}

@@ -1,0 +1,155 @@
+/**
+ * An AttributeSigner backed by the gitseal agent, with a local one-shot fallback.
+ *
+ * Flow: make sure an agent runs (starting it when gitseal.agent is auto/on), ask it to sign,
+ * forwarding an identity token only when this process already holds one cheaply (environment).
+ * If the agent answers NEED_TOKEN, get a token here — this process owns the terminal, so a
+ * browser or device login happens where the person is — and ask once more. If the agent cannot
+ * be reached, dies mid-request, or fails, sign with a local credential instead and say so:
+ * a commit is never lost because of the agent.
+ */
+import { resolve } from 'node:path';
+import type { GitsealConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
+import type { TrustedRoot } from '../trust/trusted-root.js';
+import type { FetchLike } from '../util/http.js';
+import { obtainCredential } from './credential.js';
+import { localSigner } from './local-signer.js';
+import { AgentRefusedError, agentSign, ensureAgent } from '../agent/client.js';
+import type { AgentConfig, IdentityKey } from '../agent/protocol.js';
+import type { AttributeSigner, IdentityToken } from './types.js';
+
+export interface AgentSignerOptions {
+  config: GitsealConfig;
+  env: NodeJS.ProcessEnv;
+  /** The requesting repository (for the agent's log). */
+  repo: string;
+  /** Human output on the terminal. */
+  say(line: string): void;
+  /** An identity token (token cache, CI, browser, device flow): src/oidc getIdentityToken. */
+  getToken(): Promise<IdentityToken>;
+  /** Sign locally with a one-shot credential obtained with `getToken` (the non-agent path). */
+  local(getToken: () => Promise<IdentityToken>): Promise<AttributeSigner>;
+  /** dist/agent/main.js when not found beside the bundle. */
+  agentMain?: string;
+}
+
+export interface AgentBackedSigner extends AttributeSigner {
+  /** How the last signature was made (for logs and tests). */
+  readonly lastMode: 'agent' | 'local' | undefined;
+}
+
+/** The identity key and config subset the agent files a credential under. */
+export function agentIdentity(c: GitsealConfig): { identity: IdentityKey; config: AgentConfig } {
+  return {
+    identity: { fulcioURL: c.fulcioURL, issuer: c.issuer, clientID: c.clientID, connectorID: c.connectorID, email: c.userEmail },
+    config: {
+      fulcioURL: c.fulcioURL,
+      rekorURL: c.rekorURL,
+      issuer: c.issuer,
+      clientID: c.clientID,
+      connectorID: c.connectorID,
+      redirectURL: c.redirectURL,
+      // The agent runs elsewhere (cwd /): a relative path means the client's working directory.
+      trustedRoot: c.trustedRoot ? resolve(c.trustedRoot) : undefined,
+      userEmail: c.userEmail,
+    },
+  };
+}
+
+/**
+ * A token this process holds without asking anyone: the variables src/oidc reads for the `env`
+ * provider, when that provider may be used. Anything costlier (CI requests, the token cache,
+ * a login) waits until the agent says it needs a token.
+ */
+function ambientToken(c: GitsealConfig, env: NodeJS.ProcessEnv): string | undefined {
+  if (c.tokenProvider !== 'auto' && c.tokenProvider !== 'env' && c.tokenProvider !== 'gitlab') return undefined;
+  const t = (env.GITSEAL_ID_TOKEN || env.SIGSTORE_ID_TOKEN || '').trim();
+  return t || undefined;
+}
+
+/** The protocol refuses control characters and huge strings; the repo path is only for the log. */
+function logSafe(path: string): string {
+  const p = path.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return (p.length > 4000 ? '…' + p.slice(-3999) : p) || '?';
+}
+
+export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
+  let lastMode: 'agent' | 'local' | undefined;
+  // One token per process at most: the fallback reuses the one obtained for the agent.
+  let tokenP: Promise<IdentityToken> | undefined;
+  const getToken = () => (tokenP ??= o.getToken());
+
+  async function viaLocal(signedAttrs: Buffer) {
+    const s = await o.local(getToken);
+    const r = await s.sign(signedAttrs);
+    lastMode = 'local';
+    return r;
+  }
+
+  return {
+    get lastMode() {
+      return lastMode;
+    },
+    async sign(signedAttrs: Buffer) {
+      if (o.config.agent === 'off') return viaLocal(signedAttrs);
+      const { identity, config } = agentIdentity(o.config);
+      let socket: string | null;
+      try {
+        socket = await ensureAgent(o.config.agent, { env: o.env, agentMain: o.agentMain });
+      } catch (e) {
+        o.say(`gitseal: signing agent unavailable (${describeError(e)}); signing with a one-time credential`);
+        return viaLocal(signedAttrs);
+      }
+      if (!socket) return viaLocal(signedAttrs);
+      let token = ambientToken(o.config, o.env);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          const r = await agentSign(socket, { identity, config, signedAttrs, repo: logSafe(o.repo), token });
+          lastMode = 'agent';
+          return r;
+        } catch (e) {
+          if (e instanceof AgentRefusedError && e.agentError.code === 'NEED_TOKEN' && attempt === 0) {
+            // The agent holds no certificate for this identity and no usable token: log in here.
+            token = (await getToken()).raw;
+            continue;
+          }
+          o.say(`gitseal: signing agent failed (${describeError(e)}); signing with a one-time credential`);
+          return viaLocal(signedAttrs);
+        }
+      }
+      o.say('gitseal: signing agent keeps asking for a token; signing with a one-time credential');
+      return viaLocal(signedAttrs);
+    },
+  };
+}
+
+export interface SignerForConfigOptions {
+  config: GitsealConfig;
+  env: NodeJS.ProcessEnv;
+  repo: string;
+  say(line: string): void;
+  getToken(): Promise<IdentityToken>;
+  trust?: TrustedRoot;
+  fetch?: FetchLike;
+  agentMain?: string;
+}
+
+/**
+ * What signPayload should sign with: undefined when gitseal.agent is off (signPayload then
+ * obtains its own one-shot credential), else the agent signer whose fallback is exactly that
+ * one-shot path (obtainCredential + localSigner).
+ */
+export function signerForConfig(o: SignerForConfigOptions): AgentBackedSigner | undefined {
+  if (o.config.agent === 'off') return undefined;
+  return agentSigner({
+    config: o.config,
+    env: o.env,
+    repo: o.repo,
+    say: o.say,
+    getToken: o.getToken,
+    agentMain: o.agentMain,
+    local: async (getToken) =>
+      localSigner(await obtainCredential(o.config, { getToken, env: o.env, say: o.say, trust: o.trust, fetch: o.fetch })),
+  });
+}
