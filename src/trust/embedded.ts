@@ -6,12 +6,12 @@
  * `trusted_root.json` of the TUF repository https://tuf-repo-cdn.sigstore.dev
  * as embedded (base64) in `seeds.json` of the npm package @sigstore/tuf 4.0.2.
  * Refresh it from a newer @sigstore/tuf (or a TUF update) and update DIGEST;
- * test/trust/embedded.test.ts checks both.
+ * test/trust/trusted-root.test.ts checks both.
  */
-import { readFileSync } from 'node:fs';
-import { GitsealError } from '../errors.js';
 import publicGood from './public-good/trusted_root.json' with { type: 'json' };
-import { parseTrustedRoot, trustedRootFromJson, type TrustedRoot } from './trusted-root.js';
+// load.ts imports embeddedTrustedRoot back; both are used only inside functions, so the ESM cycle is safe.
+import { loadTrustedRoot as loadTrustedRootWithSource } from './load.js';
+import { trustedRootFromJson, type TrustedRoot } from './trusted-root.js';
 
 /** SHA-256 of public-good/trusted_root.json (the bundler inlines the parsed JSON, not the bytes). */
 export const EMBEDDED_DIGEST = '6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66';
@@ -25,17 +25,11 @@ export function embeddedTrustedRoot(): TrustedRoot {
 }
 
 /**
- * The trusted root to verify with: `path` when given, else the file named by
- * GITSEAL_TRUSTED_ROOT, else the embedded public-good root.
+ * The old contract, kept for existing callers: the trusted root alone, by the
+ * full precedence of ./load.ts (gitseal.trustedRoot / GITSEAL_TRUSTED_ROOT,
+ * gitsign/cosign PEM overrides, TUF cache, embedded). Its `source` and
+ * `warnings` are dropped here; callers that show them use load.ts directly.
  */
 export function loadTrustedRoot(opts: { path?: string; env: NodeJS.ProcessEnv }): TrustedRoot {
-  const path = opts.path || opts.env.GITSEAL_TRUSTED_ROOT || undefined;
-  if (!path) return embeddedTrustedRoot();
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new GitsealError('TRUST_ROOT', `cannot read the trusted root ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, e);
-  }
-  return parseTrustedRoot(bytes);
+  return loadTrustedRootWithSource(opts).root;
 }
