@@ -1,0 +1,122 @@
+import { Flags } from '@oclif/core';
+import { agentStatus } from '../../agent/client.js';
+import { loadConfig } from '../../config/load.js';
+import { configGetEffective, gitVersion } from '../../git/config-write.js';
+import { describeError } from '../../errors.js';
+import { GitsealCommand } from '../base.js';
+import { checkAutoSign, checkConfigWarnings, checkProgram, checkTrust, probe, type Check } from '../doctor-checks.js';
+import { humanDuration, out, withSpinner } from '../output.js';
+import { gitsealProgram, gitsealVersion } from '../root.js';
+import { tokenCheck } from '../session-bridge.js';
+import { resolveTrustedRoot, type ResolvedTrust } from '../trust.js';
+
+export interface DoctorResult {
+  ok: boolean;
+  version: string;
+  checks: Check[];
+}
+
+export default class Doctor extends GitsealCommand {
+  static override summary = 'Check the setup and say how to fix each problem';
+  static override description = `Checks, in order: git and its version; which program git runs for x509 signatures and whether it is this gitseal; automatic signing; the configuration; the trusted root (where it comes from, its age, whether it covers the Fulcio and Rekor you sign with); the cached login; the signing agent; and — unless --offline — whether Fulcio, Rekor and the OpenID issuer answer (short timeouts).
+
+Every problem comes with the command that fixes it. Exit status 1 when a check fails (warnings do not fail).`;
+  static override examples = [
+    { command: '<%= config.bin %> doctor', description: 'Everything, including network checks' },
+    { command: '<%= config.bin %> doctor --offline', description: 'Skip the network' },
+    { command: '<%= config.bin %> doctor --json', description: 'Machine-readable (docs/json-schema.md, "doctor")' },
+  ];
+  static override enableJsonFlag = true;
+  static override flags = {
+    offline: Flags.boolean({ description: 'skip the connectivity checks' }),
+    timeout: Flags.integer({ description: 'seconds to wait for each service', default: 3 }),
+  };
+
+  async run(): Promise<DoctorResult> {
+    const { flags } = await this.parse(Doctor);
+    const env = this.env;
+    const cwd = this.cwd;
+    const g = { cwd, env };
+    const checks: Check[] = [];
+    const now = new Date();
+
+    const gv = gitVersion(g);
+    checks.push(
+      gv
+        ? { id: 'git', title: 'git', status: 'ok', summary: `git ${gv}` }
+        : { id: 'git', title: 'git', status: 'fail', summary: 'git is not installed or not on PATH', fix: 'install git (2.19 or newer for x509 signing)' },
+    );
+    if (gv) {
+      checks.push(checkProgram(configGetEffective('gpg.format', g), configGetEffective('gpg.x509.program', g), gitsealProgram(), env, cwd));
+      checks.push(checkAutoSign(configGetEffective('commit.gpgsign', g)?.value, configGetEffective('tag.gpgsign', g)?.value));
+    }
+
+    const cfg = loadConfig({ cwd, env });
+    checks.push(checkConfigWarnings(cfg));
+
+    let trust: ResolvedTrust | undefined;
+    let trustError: unknown;
+    try {
+      trust = resolveTrustedRoot(cfg, env);
+    } catch (e) {
+      trustError = e;
+    }
+    checks.push(checkTrust(trust, trustError, cfg, now));
+
+    checks.push(await tokenCheck(cfg, env));
+
+    try {
+      const a = await agentStatus({ env });
+      checks.push(
+        a
+          ? {
+              id: 'agent',
+              title: 'signing agent',
+              status: 'ok',
+              summary: `running (pid ${a.pid}, up ${humanDuration(a.uptimeSeconds)}), ${a.identities.length} identit${a.identities.length === 1 ? 'y' : 'ies'} held`,
+            }
+          : {
+              id: 'agent',
+              title: 'signing agent',
+              status: cfg.agent === 'off' ? 'skip' : 'ok',
+              summary: cfg.agent === 'off' ? 'disabled (gitseal.agent=off): every signature logs in and gets its own certificate' : 'not running; starts with the next signature',
+            },
+      );
+    } catch (e) {
+      checks.push({ id: 'agent', title: 'signing agent', status: 'warn', summary: `does not answer properly: ${describeError(e)}`, fix: 'gitseal agent stop && gitseal agent start' });
+    }
+
+    if (flags.offline) {
+      checks.push({ id: 'network', title: 'services', status: 'skip', summary: 'connectivity not checked (--offline)' });
+    } else {
+      const t = flags.timeout * 1000;
+      const base = (u: string) => u.replace(/\/+$/, '');
+      const net = await withSpinner('Contacting Fulcio, Rekor and the OpenID issuer…', () =>
+        Promise.all([
+          probe('Fulcio', `${base(cfg.fulcioURL)}/api/v2/configuration`, t),
+          cfg.rekorVersion === 2 ? probe('Rekor', `${base(cfg.rekorURL)}/healthz`, t) : probe('Rekor', `${base(cfg.rekorURL)}/api/v1/log`, t),
+          probe('Issuer', `${base(cfg.issuer)}/.well-known/openid-configuration`, t),
+        ]),
+      );
+      checks.push(...net);
+    }
+
+    const ok = !checks.some((c) => c.status === 'fail');
+    if (!ok) this.exitStatus = 1;
+    if (!this.jsonEnabled()) this.render(checks, ok);
+    return { ok, version: gitsealVersion(), checks };
+  }
+
+  private render(checks: Check[], ok: boolean): void {
+    const mark = { ok: out.green('✓'), warn: out.yellow('!'), fail: out.red('✗'), skip: out.dim('-') };
+    const w = Math.max(...checks.map((c) => c.title.length));
+    for (const c of checks) {
+      this.say(`${mark[c.status]} ${c.title.padEnd(w)}  ${c.summary}`);
+      if (c.fix && c.status !== 'ok') this.say(`  ${' '.repeat(w)}  ${out.cyan('fix:')} ${c.fix}`);
+    }
+    this.say('');
+    const warns = checks.filter((c) => c.status === 'warn').length;
+    const fails = checks.filter((c) => c.status === 'fail').length;
+    this.say(ok ? (warns ? `${out.yellow('usable')}, with ${warns} warning${warns > 1 ? 's' : ''}` : out.green('all good')) : out.red(`${fails} problem${fails > 1 ? 's' : ''} to fix`));
+  }
+}

@@ -1,0 +1,51 @@
+/** Reading one named object for `show` and `verify-tag` (bulk reading is src/git/reader.ts). */
+import { execFileSync } from 'node:child_process';
+import { GitsealError } from '../errors.js';
+import { parseSignedObject, type SignedObject } from '../git/object.js';
+import { checkRevs, hashAlgoOf, isMissing, readObjects } from '../git/reader.js';
+
+export interface NamedObject {
+  oid: string;
+  type: 'commit' | 'tag';
+  raw: Buffer;
+  parsed: SignedObject;
+}
+
+export async function readNamedObject(repoDir: string, rev: string, want?: 'commit' | 'tag'): Promise<NamedObject> {
+  checkRevs([rev]);
+  let got: { oid: string; type: string; data: Buffer } | undefined;
+  for await (const o of readObjects(repoDir, [rev])) {
+    if (isMissing(o)) throw new GitsealError('USAGE', `no such ${want ?? 'revision'}: "${rev}"`);
+    got = o;
+  }
+  if (!got) throw new GitsealError('USAGE', `no such ${want ?? 'revision'}: "${rev}"`);
+  if (want && got.type !== want) {
+    throw new GitsealError('USAGE', want === 'tag' ? `"${rev}" is a lightweight tag (a ${got.type}); only annotated tags carry signatures` : `"${rev}" is a ${got.type}, not a ${want}`);
+  }
+  if (got.type !== 'commit' && got.type !== 'tag') throw new GitsealError('USAGE', `"${rev}" is a ${got.type}; only commits and tags are signed`);
+  return { oid: got.oid, type: got.type, raw: got.data, parsed: parseSignedObject(got.type, got.data, hashAlgoOf(got.oid)) };
+}
+
+/** The URL of a remote (gitsign's in-toto subject name), or "" when there is none. */
+export function remoteUrl(repoDir: string, remote: string): string {
+  try {
+    return execFileSync('git', ['remote', 'get-url', '--', remote], { cwd: repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Fail early with a clear message outside a repository. */
+export function requireRepo(cwd: string): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || cwd;
+  } catch {
+    try {
+      // bare repositories have no top level
+      execFileSync('git', ['rev-parse', '--git-dir'], { cwd, stdio: 'ignore' });
+      return cwd;
+    } catch {
+      throw new GitsealError('USAGE', 'not inside a git repository');
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Shared by `gitseal verify`, `gitseal verify-tag` and the pre-receive hook:
+ * the policy from flags and configuration, which objects to verify, and the
+ * per-object result in the shape the table and --json print.
+ */
+import { readFileSync } from 'node:fs';
+import type { GitsealConfig } from '../config/types.js';
+import { GitsealError, describeError } from '../errors.js';
+import { checkRevs } from '../git/reader.js';
+import { verifyRange } from '../verify/batch.js';
+import type { TrustedRoot } from '../trust/trusted-root.js';
+import { hasPolicy, parseAllowedSigners, type Policy } from '../verify/policy.js';
+import type { VerifyResult } from '../verify/result.js';
+
+export interface PolicyFlags {
+  'certificate-identity'?: string;
+  'certificate-identity-regexp'?: string;
+  'certificate-oidc-issuer'?: string;
+  'certificate-oidc-issuer-regexp'?: string;
+  'certificate-github-workflow-trigger'?: string;
+  'certificate-github-workflow-sha'?: string;
+  'certificate-github-workflow-name'?: string;
+  'certificate-github-workflow-repository'?: string;
+  'certificate-github-workflow-ref'?: string;
+  'allowed-signers'?: string;
+  'match-committer'?: boolean;
+}
+
+/**
+ * The policy: cosign-style flags, else (when no identity flag is given) the
+ * repository's own git policy — gitseal.allowedSignersFile and
+ * gitseal.matchCommitter — exactly what `git verify-commit` applies.
+ */
+export function buildPolicy(f: PolicyFlags, cfg: GitsealConfig): Policy | undefined {
+  const p: Policy = {
+    certificateIdentity: f['certificate-identity'],
+    certificateIdentityRegexp: f['certificate-identity-regexp'],
+    certificateOidcIssuer: f['certificate-oidc-issuer'],
+    certificateOidcIssuerRegexp: f['certificate-oidc-issuer-regexp'],
+    githubWorkflowTrigger: f['certificate-github-workflow-trigger'],
+    githubWorkflowSha: f['certificate-github-workflow-sha'],
+    githubWorkflowName: f['certificate-github-workflow-name'],
+    githubWorkflowRepository: f['certificate-github-workflow-repository'],
+    githubWorkflowRef: f['certificate-github-workflow-ref'],
+  };
+  for (const k of Object.keys(p) as Array<keyof Policy>) if (p[k] === undefined) delete p[k];
+  const identityFlags = Object.keys(p).length > 0;
+  const signersFile = f['allowed-signers'] ?? (identityFlags ? undefined : cfg.allowedSignersFile);
+  if (signersFile) {
+    let text: string;
+    try {
+      text = readFileSync(signersFile, 'utf8');
+    } catch (e) {
+      throw new GitsealError('POLICY', `cannot read the allowed signers file ${signersFile}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+    }
+    p.allowedSigners = parseAllowedSigners(text, signersFile);
+  }
+  const matchCommitter = f['match-committer'] ?? (identityFlags ? false : cfg.matchCommitter);
+  if (matchCommitter) p.matchCommitter = true;
+  return hasPolicy(p) ? p : undefined;
+}
+
+export interface ObjectResult {
+  oid: string;
+  type: string;
+  /** The name the user gave, when one object was named. */
+  ref?: string;
+  ok: boolean;
+  kind: 'good' | 'bad' | 'error' | 'unsigned';
+  identity?: string;
+  issuer?: string;
+  fingerprint?: string;
+  logIndex?: string;
+  integratedTime?: string;
+  policyMatched?: boolean;
+  policy?: string;
+  failedCheck?: string;
+  code?: string;
+  message: string;
+  /** The verdict came from the verified-signature cache. */
+  cached?: boolean;
+}
+
+function fromResult(oid: string, type: string, r: VerifyResult): ObjectResult {
+  return {
+    oid,
+    type,
+    ok: r.ok,
+    kind: r.kind,
+    identity: r.identity,
+    issuer: r.issuer,
+    fingerprint: r.fingerprint,
+    logIndex: r.logIndex?.toString(),
+    integratedTime: r.integratedTime?.toISOString(),
+    policyMatched: r.policyMatched,
+    policy: r.policy,
+    failedCheck: r.failedCheck,
+    code: r.code,
+    message: r.message,
+  };
+}
+
+/** Does this argument name a set of commits (rev-list syntax) rather than one object? */
+export function isRangeArg(a: string): boolean {
+  return a.includes('..') || a.startsWith('^') || a.startsWith('-');
+}
+
+export interface VerifyRun {
+  repoDir: string;
+  revs: string[];
+  trust: TrustedRoot;
+  policy?: Policy;
+  offline: boolean;
+  /** 'commit' or 'tag' when each argument must be of that type (verify-tag). */
+  want?: 'commit' | 'tag';
+  /** Use the verified-signature cache (default true). */
+  cache?: boolean;
+  /** Rekor v1 base URL, searched for signatures without an embedded proof when not offline. */
+  rekorURL?: string;
+}
+
+/**
+ * Verify the named objects (each argument one object) or, when any argument
+ * is a range, every commit of `git rev-list <args>` — through the batch
+ * verifier (src/verify/batch.ts: bulk reads, worker threads, verified cache).
+ * Yields in order.
+ */
+export async function* verifyObjects(run: VerifyRun): AsyncGenerator<ObjectResult> {
+  checkRevs(run.revs);
+  const ranged = run.revs.some(isRangeArg);
+  // gitsign's online mode keeps the proof only in Rekor: look it up there unless offline.
+  const rekorSearch = !run.offline && run.rekorURL ? (await import('../rekor/search.js')).createRekorSearch(run.rekorURL) : undefined;
+  const source = verifyRange({
+    repoDir: run.repoDir,
+    ...(ranged ? { revs: run.revs } : { objects: run.revs }),
+    trust: run.trust,
+    policy: run.policy,
+    offline: run.offline,
+    rekorSearch,
+    ...(run.cache === false ? { cache: false as const } : {}),
+  });
+  for await (const o of source) {
+    const ref = ranged ? undefined : run.revs[o.seq];
+    if (o.status === 'missing') throw new GitsealError('USAGE', `no such ${run.want ?? 'revision'}: "${ref ?? o.oid}"`);
+    if (run.want && o.type !== run.want) {
+      throw new GitsealError(
+        'USAGE',
+        run.want === 'tag' ? `"${ref}" is not an annotated tag (it names a ${o.type}); lightweight tags carry no signature` : `"${ref}" is a ${o.type}, not a ${run.want}`,
+      );
+    }
+    if (o.type !== 'commit' && o.type !== 'tag') throw new GitsealError('USAGE', `"${ref ?? o.oid}" is a ${o.type}; only commits and tags are signed`);
+    if (o.status === 'unsigned' || !o.result) {
+      yield { oid: o.oid, type: o.type, ref, ok: false, kind: 'unsigned', cached: false, message: `${o.type} is not signed` };
+      continue;
+    }
+    const r = fromResult(o.oid, o.type, o.result);
+    if (o.format && o.format !== 'x509') r.message = `${o.type} carries a${o.format === 'openpgp' ? 'n OpenPGP' : o.format === 'ssh' ? 'n SSH' : 'n unknown'} signature, not a Sigstore one`;
+    yield { ...r, ref, cached: o.cached };
+  }
+}

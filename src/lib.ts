@@ -1,0 +1,127 @@
+/**
+ * gitseal as a library: sign and verify git payloads with Sigstore from
+ * Node.js, the same code paths the `gitseal` program runs for git.
+ *
+ *   import { signPayload, verifyPayload, verifyCommit, onSign } from 'gitseal';
+ *
+ * Configuration comes from git config and the environment exactly as for the
+ * program (`gitseal version` shows it) unless a `config` is passed. Tokens:
+ * SIGSTORE_ID_TOKEN / CI providers / the login cache / an interactive login,
+ * or `token` (a raw OIDC ID token) in the options.
+ */
+import { loadConfig } from './config/load.js';
+import type { GitsealConfig } from './config/types.js';
+import { GitsealError } from './errors.js';
+import { parseSignedObject } from './git/object.js';
+import { hashAlgoOf, isMissing, readObjects } from './git/reader.js';
+import { getIdentityToken, toIdentityToken } from './oidc/get-token.js';
+import { signPayload as signEngine, type SignResult } from './sign/sign-payload.js';
+import type { AttributeSigner } from './sign/types.js';
+import { loadTrustedRoot } from './trust/embedded.js';
+import type { TrustedRoot } from './trust/trusted-root.js';
+import { verifySignature } from './verify/pipeline.js';
+import type { Policy } from './verify/policy.js';
+import type { VerifyResult } from './verify/result.js';
+
+export { GitsealError, type ErrorCode } from './errors.js';
+export { loadConfig } from './config/load.js';
+export type { GitsealConfig } from './config/types.js';
+export { parseTrustedRoot, type TrustedRoot } from './trust/trusted-root.js';
+export { loadTrustedRoot } from './trust/embedded.js';
+export type { Policy, IdentityPolicy, AllowedSigner } from './verify/policy.js';
+export { parseAllowedSigners } from './verify/policy.js';
+export type { VerifyResult, CertificateDetails, CheckName } from './verify/result.js';
+export type { SignResult } from './sign/sign-payload.js';
+export type { AttributeSigner, IdentityToken } from './sign/types.js';
+
+export interface SignPayloadOptions {
+  /** Default: loadConfig({ cwd, env }). */
+  config?: GitsealConfig;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** A raw OIDC ID token to use instead of the configured providers. Never logged. */
+  token?: string;
+  /** Progress lines ("Logged to Rekor at index N"); default: discarded. */
+  say?: (line: string) => void;
+  /** Another signer (e.g. the agent); default: a fresh ephemeral key and certificate. */
+  signer?: AttributeSigner;
+  trust?: TrustedRoot;
+}
+
+function configFor(o: { config?: GitsealConfig; cwd?: string; env?: NodeJS.ProcessEnv }): GitsealConfig {
+  return o.config ?? loadConfig({ cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env });
+}
+
+/**
+ * Sign a git payload (a commit or tag object without its signature, exactly
+ * what git hands a signing program) and return gitsign-compatible PEM.
+ */
+export async function signPayload(payload: Buffer | Uint8Array | string, o: SignPayloadOptions = {}): Promise<SignResult> {
+  const env = o.env ?? process.env;
+  const config = configFor(o);
+  const say = o.say ?? (() => undefined);
+  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
+  return signEngine(bytes, {
+    config,
+    signer: o.signer,
+    trust: o.trust,
+    env,
+    ui: { say },
+    tokenSource: o.token !== undefined ? async () => toIdentityToken(o.token!, 'the token option') : () => getIdentityToken(config, { env, say }),
+  });
+}
+
+export interface VerifyPayloadOptions {
+  payload: Buffer | Uint8Array | string;
+  /** PEM "SIGNED MESSAGE" text or DER. */
+  signature: Buffer | Uint8Array | string;
+  policy?: Policy;
+  /** Default: loadTrustedRoot (config gitseal.trustedRoot, GITSEAL_TRUSTED_ROOT, else the public-good root). */
+  trust?: TrustedRoot;
+  /** Default true: the log proof is embedded, no network needed. */
+  offline?: boolean;
+  config?: GitsealConfig;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Verify a signature over a payload. Never throws for a bad signature: read `ok`, `kind`, `message`. */
+export async function verifyPayload(o: VerifyPayloadOptions): Promise<VerifyResult> {
+  const env = o.env ?? process.env;
+  const trust = o.trust ?? loadTrustedRoot({ path: o.config?.trustedRoot ?? (o.cwd ? configFor(o).trustedRoot : undefined), env });
+  const payload = typeof o.payload === 'string' ? Buffer.from(o.payload, 'utf8') : Buffer.from(o.payload);
+  const signature = typeof o.signature === 'string' ? o.signature : Buffer.from(o.signature);
+  return verifySignature({ signature, payload, trust, policy: o.policy, offline: o.offline ?? true });
+}
+
+export interface VerifyCommitOptions extends Omit<VerifyPayloadOptions, 'payload' | 'signature'> {
+  /** The repository (work tree or bare); default process.cwd(). Read with the git program. */
+  dir?: string;
+  /** Commit or annotated tag; default HEAD. */
+  rev?: string;
+}
+
+/** Verify the signature of a commit or annotated tag in a repository. */
+export async function verifyCommit(o: VerifyCommitOptions = {}): Promise<VerifyResult & { oid: string; type: string }> {
+  const dir = o.dir ?? process.cwd();
+  const rev = o.rev ?? 'HEAD';
+  let found: { oid: string; type: string; data: Buffer } | undefined;
+  for await (const x of readObjects(dir, [rev])) {
+    if (isMissing(x)) throw new GitsealError('USAGE', `no such revision: "${rev}"`);
+    found = x;
+  }
+  if (!found) throw new GitsealError('USAGE', `no such revision: "${rev}"`);
+  const obj = parseSignedObject(found.type, found.data, hashAlgoOf(found.oid));
+  if (!obj.signature) return { ok: false, kind: 'error', message: `${found.type} ${found.oid} is not signed`, oid: found.oid, type: found.type };
+  const r = await verifyPayload({ ...o, cwd: o.cwd ?? dir, payload: obj.payload, signature: obj.signature });
+  return { ...r, oid: found.oid, type: found.type };
+}
+
+/**
+ * isomorphic-git's `onSign` callback: `git.commit({ …, signingKey: 'gitseal', onSign: onSign() })`.
+ * isomorphic-git only calls onSign when `signingKey` is set; its value is ignored
+ * (keyless signing: the key is ephemeral and certified by Fulcio).
+ */
+export function onSign(o: SignPayloadOptions = {}): (args: { payload: string; secretKey: string }) => Promise<{ signature: string }> {
+  return async ({ payload }) => ({ signature: (await signPayload(payload, o)).pem });
+}

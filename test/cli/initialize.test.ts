@@ -1,0 +1,110 @@
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { canonicalize } from '@tufjs/canonical-json';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sandbox } from './helpers.js';
+
+/**
+ * `gitseal initialize` against a real TUF repository served on 127.0.0.1: root,
+ * timestamp, snapshot and targets metadata signed with an Ed25519 key (TUF
+ * spec 1.0), the target being a Sigstore trusted_root.json.
+ */
+const TRUSTED_ROOT = readFileSync(join(import.meta.dirname, '../../../shared/gitsign-corpus/trusted_root.json'));
+
+function tufRepo(target: Buffer): { files: Map<string, Buffer>; root: Buffer } {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
+  const key = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: pub } };
+  const keyid = createHash('sha256').update(canonicalize(key)).digest('hex');
+  const expires = new Date(Date.now() + 7 * 86400_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const common = { spec_version: '1.0.31', version: 1, expires };
+  const signed = (s: object, k: KeyObject) => Buffer.from(JSON.stringify({ signed: s, signatures: [{ keyid, sig: sign(null, Buffer.from(canonicalize(s)), k).toString('hex') }] }));
+  const role = { keyids: [keyid], threshold: 1 };
+  const root = signed({ _type: 'root', ...common, consistent_snapshot: false, keys: { [keyid]: key }, roles: { root: role, timestamp: role, snapshot: role, targets: role } }, privateKey);
+  const targets = signed({ _type: 'targets', ...common, targets: { 'trusted_root.json': { length: target.length, hashes: { sha256: createHash('sha256').update(target).digest('hex') } } } }, privateKey);
+  const snapshot = signed({ _type: 'snapshot', ...common, meta: { 'targets.json': { version: 1 } } }, privateKey);
+  const timestamp = signed({ _type: 'timestamp', ...common, meta: { 'snapshot.json': { version: 1 } } }, privateKey);
+  const files = new Map<string, Buffer>([
+    ['/1.root.json', root],
+    ['/root.json', root],
+    ['/timestamp.json', timestamp],
+    ['/snapshot.json', snapshot],
+    ['/targets.json', targets],
+    ['/targets/trusted_root.json', target],
+  ]);
+  return { files, root };
+}
+
+const sb = new Sandbox('gitseal-tuf-');
+let server: Server;
+let mirror: string;
+let rootFile: string;
+let serve: Map<string, Buffer>;
+
+beforeAll(async () => {
+  const repo = tufRepo(TRUSTED_ROOT);
+  serve = repo.files;
+  rootFile = join(sb.dir, 'root.json');
+  writeFileSync(rootFile, repo.root);
+  server = createServer((req, res) => {
+    const body = serve.get(req.url ?? '');
+    if (!body) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  sb.cleanup();
+});
+
+const cached = () => join(sb.home, '.cache', 'gitseal', 'trusted_root.json');
+
+describe('gitseal initialize', () => {
+  it('fetches trusted_root.json through TUF into the private user cache', async () => {
+    const r = await sb.gitsealAsync(['initialize', '--mirror', mirror, '--root', rootFile, '--json']);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ mirror, path: cached(), updated: true, certificateAuthorities: 2, tlogs: 2, ctlogs: 2 });
+    expect(j.digest).toBe(createHash('sha256').update(TRUSTED_ROOT).digest('hex'));
+    expect(readFileSync(cached()).equals(TRUSTED_ROOT)).toBe(true);
+    expect(statSync(cached()).mode & 0o777).toBe(0o600);
+    expect(statSync(join(sb.home, '.cache', 'gitseal')).mode & 0o777).toBe(0o700);
+    // doctor now reports the cache as the trust source
+    const d = JSON.parse((await sb.gitsealAsync(['doctor', '--offline', '--json'])).stdout);
+    expect(d.checks.find((c: { id: string }) => c.id === 'trust-root').summary).toMatch(/^TUF cache /);
+  });
+
+  it('a second run is up to date', async () => {
+    const r = await sb.gitsealAsync(['initialize', '--mirror', mirror, '--root', rootFile]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/up to date/);
+  });
+
+  it('a tampered target is refused and the last good copy is kept', async () => {
+    const good = readFileSync(cached());
+    const evil = Buffer.from(TRUSTED_ROOT.toString('utf8').replace('fulcio.sigstore.dev', 'fulcio.evil.example'));
+    // a fresh TUF cache so the client downloads the target again; same signed metadata, other bytes
+    const other = join(sb.dir, 'home2');
+    serve.set('/targets/trusted_root.json', evil);
+    const r = await sb.gitsealAsync(['initialize', '--mirror', mirror, '--root', rootFile], { env: { XDG_CACHE_HOME: join(other, 'cache') } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^gitseal: could not refresh the trusted root from .*; gitseal keeps using the public-good root/);
+    expect(existsSync(join(other, 'cache', 'gitseal', 'trusted_root.json'))).toBe(false);
+    serve.set('/targets/trusted_root.json', TRUSTED_ROOT);
+    expect(readFileSync(cached()).equals(good)).toBe(true);
+  });
+
+  it('an unreachable mirror keeps the last good copy and says so', async () => {
+    const before = readFileSync(cached());
+    const r = await sb.gitsealAsync(['initialize', '--mirror', 'http://127.0.0.1:9', '--root', rootFile, '--timeout', '2']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/using the last good copy/);
+    expect(readFileSync(cached()).equals(before)).toBe(true);
+  });
+});
