@@ -3,6 +3,7 @@
  * (`--status-fd=2 -bsau KEY` to sign, `--status-fd=1 --verify FILE -` to
  * verify) once per signature, so that path loads only what it needs; every
  * other invocation goes to the human command line (oclif), loaded lazily.
+ * scripts/build.mjs bundles the gpg verify path into this one file (dist/main.js).
  */
 import { isGpgInvocation } from './gpg/detect.js';
 

@@ -1,0 +1,371 @@
+/**
+ * Range verification (`gitseal verify <range>`): rev-list + one cat-file
+ * process for the objects, the verified-signature cache in front, and the
+ * remaining signatures spread over worker threads, results in rev-list order.
+ *
+ * Small ranges are verified in this thread: a worker costs a module load
+ * (~30 ms) that a handful of commits does not repay.
+ */
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { GitsealError, describeError } from '../errors.js';
+import { parseSignedObject, type HashAlgo } from '../git/object.js';
+import { hashAlgoOf, isMissing, readObjects, readRange, type MissingObject, type RawObject } from '../git/reader.js';
+import type { RekorSearch } from '../rekor/search.js';
+import type { TrustedRoot } from '../trust/trusted-root.js';
+import { VerifiedCache } from './cache.js';
+import { verifySignature } from './pipeline.js';
+import type { Policy } from './policy.js';
+import type { VerifyResult } from './result.js';
+
+export type SignatureFormat = 'x509' | 'openpgp' | 'ssh' | 'unknown';
+
+export interface ObjectResult {
+  oid: string;
+  type: string;
+  /** Position in rev-list order (0-based). */
+  seq: number;
+  /** Committer/tagger e-mail from the object, when present. */
+  email?: string;
+  /** Absent for unsigned objects. */
+  format?: SignatureFormat;
+  /** 'good' means ok (every check and the policy passed). */
+  status: 'good' | 'bad' | 'error' | 'unsigned' | 'missing';
+  /** The verifier's verdict; for cache hits, rebuilt from the cache record. */
+  result?: VerifyResult;
+  /** The verdict came from the verified-signature cache. */
+  cached: boolean;
+}
+
+export interface RangeSummary {
+  total: number;
+  good: number;
+  bad: number;
+  error: number;
+  unsigned: number;
+  missing: number;
+  cached: number;
+}
+
+export interface VerifyRangeOptions {
+  repoDir: string;
+  /** rev-list arguments, e.g. ["main"], ["v1.0..HEAD"]. */
+  revs?: string[];
+  /** Explicit object ids (commits or tags) instead of a rev-list range. */
+  objects?: string[];
+  trust: TrustedRoot;
+  policy?: Policy;
+  offline: boolean;
+  /** Worker threads; default: available cores. 0 verifies in this thread. */
+  workers?: number;
+  /** The cache to use; false disables it; default: the user cache. */
+  cache?: VerifiedCache | false;
+  /** For online-mode signatures when not offline (forces in-thread verification: a client cannot cross threads). */
+  rekorSearch?: RekorSearch;
+  /** Where dist/verify/worker.js is (tests, bundlers). */
+  workerUrl?: URL;
+  /** Below this many signatures to check, no workers are started. */
+  minForWorkers?: number;
+}
+
+// ------------------------------------------------------------ shared with worker.ts
+
+export interface WorkerSetup {
+  trust: TrustedRoot;
+  policy?: Policy;
+  offline: boolean;
+}
+
+export interface VerifyJob {
+  seq: number;
+  signature: Buffer;
+  payload: Buffer;
+}
+
+export interface JobResult {
+  seq: number;
+  result: VerifyResult;
+}
+
+/** Structured clone turns Buffers into Uint8Arrays; turn them back (deeply, Dates and RegExps untouched). */
+export function reviveBuffers<T>(v: T): T {
+  if (v instanceof Uint8Array) return (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)) as T;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = reviveBuffers(v[i]);
+    return v;
+  }
+  if (v && typeof v === 'object' && !(v instanceof Date) && !(v instanceof RegExp)) {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = reviveBuffers(o[k]);
+  }
+  return v;
+}
+
+export async function verifyJob(j: VerifyJob, s: WorkerSetup, rekorSearch?: RekorSearch): Promise<JobResult> {
+  const result = await verifySignature({ signature: j.signature, payload: j.payload, trust: s.trust, policy: s.policy, offline: s.offline, rekorSearch });
+  return { seq: j.seq, result };
+}
+
+// ------------------------------------------------------------ helpers
+
+export function signatureFormat(sig: Buffer): SignatureFormat {
+  const head = sig.subarray(0, 40).toString('latin1');
+  if (head.startsWith('-----BEGIN SIGNED MESSAGE-----')) return 'x509';
+  if (head.startsWith('-----BEGIN PGP ')) return 'openpgp';
+  if (head.startsWith('-----BEGIN SSH SIGNATURE-----')) return 'ssh';
+  return 'unknown';
+}
+
+function statusOf(r: VerifyResult): ObjectResult['status'] {
+  return r.ok ? 'good' : r.kind === 'bad' ? 'bad' : 'error';
+}
+
+function errorResult(code: GitsealError['code'], message: string): VerifyResult {
+  return { ok: false, kind: 'error', code, message };
+}
+
+/** The worker entry next to this code in dist/, or in dist/ when running from src/ (tests). */
+export function defaultWorkerUrl(): URL {
+  const candidates = ['./verify/worker.js', '../verify/worker.js', './worker.js', '../../dist/verify/worker.js', '../dist/verify/worker.js'];
+  for (const c of candidates) {
+    const u = new URL(c, import.meta.url);
+    if (u.pathname.endsWith('.js') && existsSync(fileURLToPath(u))) return u;
+  }
+  throw new GitsealError('INTERNAL', 'cannot find the verify worker (dist/verify/worker.js); run the build');
+}
+
+/** A small pool: round-robin batches, at most `depth` batches in flight per worker. */
+class Pool {
+  private readonly workers: Worker[] = [];
+  private readonly inflight: number[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private failure: unknown;
+  onResults: (r: JobResult[]) => void = () => {};
+
+  constructor(n: number, url: URL, setup: WorkerSetup, private readonly depth = 4) {
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(url, { workerData: setup });
+      const idx = i;
+      this.inflight.push(0);
+      w.on('message', (r: JobResult[]) => {
+        this.inflight[idx]--;
+        this.onResults(r.map((x) => reviveBuffers(x)));
+        this.wake();
+      });
+      w.on('error', (e) => {
+        this.failure ??= e;
+        this.wake();
+      });
+      w.on('exit', (code) => {
+        if (code !== 0) this.failure ??= new GitsealError('INTERNAL', `verify worker exited with status ${code}`);
+        this.wake();
+      });
+      this.workers.push(w);
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private check(): void {
+    if (this.failure) throw new GitsealError('INTERNAL', `verify worker failed: ${describeError(this.failure)}`, this.failure);
+  }
+
+  /** Send one batch to the least busy worker, waiting while all are full. */
+  async submit(jobs: VerifyJob[]): Promise<void> {
+    for (;;) {
+      this.check();
+      let best = 0;
+      for (let i = 1; i < this.inflight.length; i++) if (this.inflight[i] < this.inflight[best]) best = i;
+      if (this.inflight[best] < this.depth) {
+        this.inflight[best]++;
+        this.workers[best].postMessage(jobs);
+        return;
+      }
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  /** Resolves when nothing is in flight. */
+  async drain(): Promise<void> {
+    while (this.inflight.some((n) => n > 0)) {
+      this.check();
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    this.check();
+  }
+
+  /** Wait until some batch completes (or fail). */
+  async progress(): Promise<void> {
+    this.check();
+    await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+const BATCH = 32;
+
+interface Pending {
+  raw: Buffer;
+  oid: string;
+}
+
+/**
+ * Verify every commit of a range (or the given objects). Yields one result
+ * per object in rev-list (or given) order.
+ */
+export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<ObjectResult> {
+  if (!opts.revs?.length && !opts.objects?.length) throw new GitsealError('USAGE', 'no revisions or objects to verify');
+  const setup: WorkerSetup = { trust: opts.trust, policy: opts.policy, offline: opts.offline };
+  const cache = opts.cache === false ? undefined : opts.cache ?? VerifiedCache.open({ trustDigest: opts.trust.digest, policy: opts.policy });
+  // A cache opened for another trust root or policy would hand out verdicts this run never reached.
+  if (cache && !cache.isFor(opts.trust.digest, opts.policy)) {
+    throw new GitsealError('INTERNAL', 'the verified-signature cache was opened for another trust root or policy');
+  }
+  const inThreadOnly = !opts.offline && opts.rekorSearch !== undefined;
+  const maxWorkers = inThreadOnly ? 0 : opts.workers ?? Math.max(1, availableParallelism());
+  const minForWorkers = opts.minForWorkers ?? 48;
+
+  const source = opts.objects?.length ? readObjects(opts.repoDir, opts.objects) : readRange(opts.repoDir, opts.revs!);
+  const ready = new Map<number, ObjectResult>();
+  const waiting = new Map<number, { partial: ObjectResult; item: Pending }>();
+  let next = 0;
+  let seq = 0;
+  let algo: HashAlgo | undefined;
+  let pool: Pool | undefined;
+  let queue: VerifyJob[] = [];
+
+  const finish = (partial: ObjectResult, item: Pending, result: VerifyResult) => {
+    partial.result = result;
+    partial.status = statusOf(result);
+    if (result.ok && cache) {
+      cache.put(item.oid, item.raw, {
+        identity: result.identity,
+        issuer: result.issuer,
+        fingerprint: result.fingerprint,
+        logIndex: result.logIndex,
+        integratedTime: result.integratedTime,
+        policy: result.policy,
+      });
+    }
+    ready.set(partial.seq, partial);
+  };
+  const onResults = (rs: JobResult[]) => {
+    for (const r of rs) {
+      const w = waiting.get(r.seq);
+      if (!w) continue;
+      waiting.delete(r.seq);
+      finish(w.partial, w.item, r.result);
+    }
+  };
+  function* flushReady(): Generator<ObjectResult> {
+    while (ready.has(next)) {
+      const r = ready.get(next)!;
+      ready.delete(next++);
+      yield r;
+    }
+  }
+  const startPool = () => {
+    if (pool || maxWorkers === 0) return;
+    pool = new Pool(maxWorkers, opts.workerUrl ?? defaultWorkerUrl(), setup);
+    pool.onResults = onResults;
+  };
+  const runInThread = async (jobs: VerifyJob[]) => {
+    for (const j of jobs) onResults([await verifyJob(j, setup, opts.rekorSearch)]);
+  };
+  const dispatch = async (force: boolean) => {
+    // Hold back the first jobs until we know whether the range is big enough for workers.
+    if (!pool && maxWorkers > 0 && !force && queue.length < minForWorkers) return;
+    if (!pool && maxWorkers > 0 && queue.length >= minForWorkers) startPool();
+    while (queue.length >= BATCH || (force && queue.length > 0)) {
+      const jobs = queue.splice(0, BATCH);
+      if (pool) await pool.submit(jobs);
+      else await runInThread(jobs);
+    }
+  };
+
+  try {
+    for await (const o of source as AsyncIterable<RawObject | MissingObject>) {
+      const s = seq++;
+      if (isMissing(o)) {
+        ready.set(s, { oid: o.oid, type: 'unknown', seq: s, status: 'missing', cached: false, result: errorResult('GIT', `object ${o.oid} is missing`) });
+      } else {
+        algo ??= hashAlgoOf(o.oid);
+        const partial: ObjectResult = { oid: o.oid, type: o.type, seq: s, status: 'error', cached: false };
+        try {
+          const obj = parseSignedObject(o.type, o.data, algo);
+          partial.email = obj.email;
+          if (!obj.signature) {
+            partial.status = 'unsigned';
+            ready.set(s, partial);
+          } else {
+            partial.format = signatureFormat(obj.signature);
+            const hit = partial.format === 'x509' ? cache?.get(o.oid, o.data) : undefined;
+            if (hit) {
+              partial.cached = true;
+              partial.status = 'good';
+              partial.result = {
+                ok: true,
+                kind: 'good',
+                identity: hit.identity,
+                issuer: hit.issuer,
+                fingerprint: hit.fingerprint,
+                logIndex: hit.logIndex,
+                integratedTime: hit.integratedTime,
+                policy: hit.policy,
+                policyMatched: hit.policy !== undefined ? true : undefined,
+                message: `good signature from ${hit.identity ?? '(no identity)'} (${hit.issuer ?? 'unknown issuer'}), verified ${hit.verifiedAt.toISOString()}`,
+              };
+              ready.set(s, partial);
+            } else if (partial.format !== 'x509') {
+              partial.result = errorResult('BAD_CMS', `not a gitsign/x509 signature (${partial.format}); gitseal verifies x509 signatures only`);
+              ready.set(s, partial);
+            } else {
+              waiting.set(s, { partial, item: { raw: o.data, oid: o.oid } });
+              queue.push({ seq: s, signature: obj.signature, payload: obj.payload });
+              await dispatch(false);
+            }
+          }
+        } catch (e) {
+          partial.result = errorResult(e instanceof GitsealError ? e.code : 'INTERNAL', describeError(e));
+          ready.set(s, partial);
+        }
+      }
+      yield* flushReady();
+    }
+    await dispatch(true);
+    while (waiting.size > 0) {
+      if (!pool) throw new GitsealError('INTERNAL', 'range verification lost track of some objects');
+      await pool.progress();
+      yield* flushReady();
+    }
+    if (pool) await pool.drain();
+    yield* flushReady();
+  } finally {
+    if (pool) await pool.close();
+    cache?.flush();
+  }
+}
+
+export function summarize(results: Iterable<ObjectResult>): RangeSummary {
+  const s: RangeSummary = { total: 0, good: 0, bad: 0, error: 0, unsigned: 0, missing: 0, cached: 0 };
+  for (const r of results) {
+    s.total++;
+    s[r.status]++;
+    if (r.cached) s.cached++;
+  }
+  return s;
+}
+
+/** verifyRange, collected: every result plus the counts. */
+export async function verifyRangeAll(opts: VerifyRangeOptions): Promise<{ results: ObjectResult[]; summary: RangeSummary }> {
+  const results: ObjectResult[] = [];
+  for await (const r of verifyRange(opts)) results.push(r);
+  return { results, summary: summarize(results) };
+}
