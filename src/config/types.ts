@@ -32,6 +32,8 @@ export interface GitsealConfig {
   userName?: string;
   /** Where each value came from ("git config gitseal.fulcio", "env GITSEAL_FULCIO_URL", "default"). */
   sources: Record<string, string>;
+  /** Problems worth telling a person about (unknown gitseal.* keys, with the closest valid name). */
+  warnings?: string[];
 }
 
 export const PUBLIC_GOOD = {

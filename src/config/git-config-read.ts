@@ -1,0 +1,324 @@
+/**
+ * Reads git's configuration in-process, in git's order (git-config(1) FILES,
+ * ENVIRONMENT): system, global, local (+ worktree), then command scope
+ * (GIT_CONFIG_COUNT/KEY_n/VALUE_n, then `git -c` via GIT_CONFIG_PARAMETERS).
+ * Later entries win. include.path and includeIf "gitdir:" / "gitdir/i:" /
+ * "onbranch:" are followed as git does. No `git config` subprocess: this runs
+ * every time git signs or verifies, and a fork costs more than the whole read.
+ */
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { GitsealError } from '../errors.js';
+import { canonicalKey, parseGitBool, parseGitConfig, type ConfigEntry } from './git-config-syntax.js';
+
+export interface GitConfig {
+  /** Every entry in git's order; the last one of a key wins. */
+  entries: ConfigEntry[];
+  /** The repository's git dir, if cwd is inside one. */
+  gitDir?: string;
+  /** Last value of a canonical key (see canonicalKey). */
+  get(key: string): ConfigEntry | undefined;
+}
+
+export interface ReadGitConfigOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+const MAX_INCLUDE_DEPTH = 10; // git's MAX_INCLUDE_DEPTH
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+function readIfExists(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    if (!st.isFile() && !st.isCharacterDevice()) return undefined;
+    if (st.size > MAX_CONFIG_BYTES) throw new GitsealError('CONFIG', `config file ${path} is too large`);
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof GitsealError) throw e;
+    return undefined; // missing or unreadable: git skips it too
+  }
+}
+
+function home(env: NodeJS.ProcessEnv): string {
+  return env.HOME || homedir();
+}
+
+function expandTilde(p: string, env: NodeJS.ProcessEnv): string {
+  if (p === '~') return home(env);
+  if (p.startsWith('~/')) return join(home(env), p.slice(2));
+  return p;
+}
+
+/** git's sysconfdir: /etc for a /usr prefix, else $(prefix)/etc, guessed from where git lives. */
+function systemConfigPath(env: NodeJS.ProcessEnv): string {
+  if (existsSync('/etc/gitconfig')) return '/etc/gitconfig';
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir || !existsSync(join(dir, 'git'))) continue;
+    const prefix = dirname(dir);
+    return prefix === '/usr' ? '/etc/gitconfig' : join(prefix, 'etc', 'gitconfig');
+  }
+  return '/etc/gitconfig';
+}
+
+function isGitDir(dir: string): boolean {
+  return existsSync(join(dir, 'HEAD')) && (existsSync(join(dir, 'objects')) || existsSync(join(dir, 'commondir')));
+}
+
+/** Resolve a `.git` file ("gitdir: <path>") to its directory. */
+function readGitFile(file: string): string | undefined {
+  const text = readIfExists(file);
+  const m = text?.match(/^gitdir: (.+?)\s*$/m);
+  return m ? resolve(dirname(file), m[1]) : undefined;
+}
+
+/** The git dir for `cwd`, as git's setup_git_directory finds it (GIT_DIR, then walking up). */
+export function findGitDir(cwd: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.GIT_DIR) {
+    const p = resolve(cwd, env.GIT_DIR);
+    try {
+      if (statSync(p).isFile()) return readGitFile(p);
+    } catch {
+      return undefined;
+    }
+    return p;
+  }
+  const ceilings = (env.GIT_CEILING_DIRECTORIES ?? '')
+    .split(delimiter)
+    .filter((d) => isAbsolute(d))
+    .map((d) => resolve(d));
+  let dir = resolve(cwd);
+  for (;;) {
+    const dotgit = join(dir, '.git');
+    try {
+      const st = statSync(dotgit);
+      if (st.isDirectory() && isGitDir(dotgit)) return dotgit;
+      if (st.isFile()) {
+        const g = readGitFile(dotgit);
+        if (g) return g;
+      }
+    } catch {
+      /* no .git here */
+    }
+    if (isGitDir(dir) && existsSync(join(dir, 'config'))) return dir; // bare repository
+    const parent = dirname(dir);
+    if (parent === dir || ceilings.includes(parent)) return undefined;
+    dir = parent;
+  }
+}
+
+/** The common dir (shared by worktrees) of a git dir. */
+function commonDir(gitDir: string): string {
+  const c = readIfExists(join(gitDir, 'commondir'));
+  return c ? resolve(gitDir, c.trim()) : gitDir;
+}
+
+/** wildmatch(3)-style glob with WM_PATHNAME, as git uses for includeIf (wildmatch.c). */
+export function globToRegExp(pattern: string, icase: boolean): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '*') {
+      if (pattern[i + 1] === '*') {
+        const atStart = i === 0 || pattern[i - 1] === '/';
+        const j = i + 2;
+        if (atStart && pattern[j] === '/') {
+          re += '(?:.*/)?';
+          i = j;
+        } else if (atStart && j === pattern.length) {
+          re += '.*';
+          i = j - 1;
+        } else {
+          re += '[^/]*'; // "**" not at a component boundary acts like "*"
+          i = j - 1;
+        }
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      if (close < 0) re += '\\[';
+      else {
+        let body = pattern.slice(i + 1, close);
+        let neg = false;
+        if (body[0] === '!' || body[0] === '^') {
+          neg = true;
+          body = body.slice(1);
+        }
+        re += '[' + (neg ? '^' : '') + body.replace(/[\\\]]/g, '\\$&') + ']';
+        i = close;
+      }
+    } else if (c === '\\' && i + 1 < pattern.length) {
+      re += pattern[++i].replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp('^' + re + '$', icase ? 'i' : '');
+}
+
+interface Ctx {
+  env: NodeJS.ProcessEnv;
+  gitDir?: string;
+  out: ConfigEntry[];
+}
+
+function gitDirMatches(ctx: Ctx, cond: string, icase: boolean, file: string | undefined): boolean {
+  if (!ctx.gitDir) return false;
+  let pattern = expandTilde(cond, ctx.env);
+  if (pattern.startsWith('./')) {
+    if (!file) return false; // git: relative gitdir: only allowed in a file
+    let base = dirname(file);
+    try {
+      base = realpathSync(base);
+    } catch {
+      /* keep as is */
+    }
+    pattern = base.replace(/[*?[\\]/g, '\\$&') + '/' + pattern.slice(2);
+  }
+  if (!isAbsolute(pattern)) pattern = '**/' + pattern;
+  if (pattern.endsWith('/')) pattern += '**';
+  const re = globToRegExp(pattern.split(sep).join('/'), icase);
+  const candidates = [resolve(ctx.gitDir)];
+  try {
+    candidates.unshift(realpathSync(ctx.gitDir));
+  } catch {
+    /* not there */
+  }
+  return candidates.some((c) => re.test(c.split(sep).join('/')));
+}
+
+function onBranchMatches(ctx: Ctx, cond: string): boolean {
+  if (!ctx.gitDir) return false;
+  const head = readIfExists(join(ctx.gitDir, 'HEAD'));
+  const m = head?.match(/^ref: refs\/heads\/(.+?)\s*$/m);
+  if (!m) return false;
+  const pattern = cond.endsWith('/') ? cond + '**' : cond;
+  return globToRegExp(pattern, false).test(m[1]);
+}
+
+function addFile(ctx: Ctx, path: string, depth: number): void {
+  const text = readIfExists(path);
+  if (text === undefined) return;
+  addText(ctx, text, path, depth);
+}
+
+function addText(ctx: Ctx, text: string, origin: string, depth: number): void {
+  for (const e of parseGitConfig(text, origin)) {
+    ctx.out.push(e);
+    const file = origin;
+    let includePath: string | undefined;
+    if (e.key === 'include.path') includePath = e.value ?? undefined;
+    else if (e.key.startsWith('includeif.') && e.key.endsWith('.path') && e.value) {
+      const cond = e.key.slice('includeif.'.length, -'.path'.length);
+      let ok = false;
+      if (cond.startsWith('gitdir:')) ok = gitDirMatches(ctx, cond.slice(7), false, file);
+      else if (cond.startsWith('gitdir/i:')) ok = gitDirMatches(ctx, cond.slice(9), true, file);
+      else if (cond.startsWith('onbranch:')) ok = onBranchMatches(ctx, cond.slice(9));
+      if (ok) includePath = e.value;
+    }
+    if (includePath) {
+      if (depth >= MAX_INCLUDE_DEPTH) {
+        throw new GitsealError('CONFIG', `config includes nested more than ${MAX_INCLUDE_DEPTH} deep at ${origin}`);
+      }
+      let p = expandTilde(includePath, ctx.env);
+      if (!isAbsolute(p)) p = resolve(dirname(file), p);
+      addFile(ctx, p, depth + 1);
+    }
+  }
+}
+
+/** Split GIT_CONFIG_PARAMETERS: shell single-quoted words, `'key'='value'` or legacy `'key=value'`. */
+export function parseConfigParameters(s: string): Array<{ key: string; value: string | null }> {
+  const out: Array<{ key: string; value: string | null }> = [];
+  let i = 0;
+  const sq = (): string => {
+    // sq_dequote: 'abc', with '\'' for a quote inside
+    let v = '';
+    for (;;) {
+      if (s[i] !== "'") throw new GitsealError('CONFIG', 'bogus format in GIT_CONFIG_PARAMETERS');
+      const end = s.indexOf("'", i + 1);
+      if (end < 0) throw new GitsealError('CONFIG', 'bogus format in GIT_CONFIG_PARAMETERS');
+      v += s.slice(i + 1, end);
+      i = end + 1;
+      // git's sq_quote writes ' as '\'' and ! as '\!'
+      if (s[i] === '\\' && (s[i + 1] === "'" || s[i + 1] === '!') && s[i + 2] === "'") {
+        v += s[i + 1];
+        i += 2;
+        continue;
+      }
+      return v;
+    }
+  };
+  for (;;) {
+    while (i < s.length && /\s/.test(s[i])) i++;
+    if (i >= s.length) break;
+    const first = sq();
+    if (s[i] === '=') {
+      i++;
+      // "'key'=" followed by nothing: a key without a value (git -c key)
+      if (i >= s.length || /\s/.test(s[i])) out.push({ key: first, value: null });
+      else out.push({ key: first, value: sq() });
+    } else {
+      const eq = first.indexOf('=');
+      out.push(eq < 0 ? { key: first, value: null } : { key: first.slice(0, eq), value: first.slice(eq + 1) });
+    }
+  }
+  return out;
+}
+
+function addCommandScope(ctx: Ctx): void {
+  const env = ctx.env;
+  if (env.GIT_CONFIG_COUNT !== undefined && env.GIT_CONFIG_COUNT !== '') {
+    const n = Number(env.GIT_CONFIG_COUNT);
+    if (!Number.isInteger(n) || n < 0) throw new GitsealError('CONFIG', 'GIT_CONFIG_COUNT is not a number');
+    for (let k = 0; k < n; k++) {
+      const rawKey = env[`GIT_CONFIG_KEY_${k}`];
+      const value = env[`GIT_CONFIG_VALUE_${k}`];
+      if (rawKey === undefined) throw new GitsealError('CONFIG', `GIT_CONFIG_KEY_${k} is missing`);
+      if (value === undefined) throw new GitsealError('CONFIG', `GIT_CONFIG_VALUE_${k} is missing`);
+      const key = canonicalKey(rawKey);
+      if (!key) throw new GitsealError('CONFIG', `invalid config key "${rawKey}" in GIT_CONFIG_KEY_${k}`);
+      ctx.out.push({ key, value, origin: `env GIT_CONFIG_KEY_${k}`, line: 0 });
+    }
+  }
+  if (env.GIT_CONFIG_PARAMETERS) {
+    for (const { key: rawKey, value } of parseConfigParameters(env.GIT_CONFIG_PARAMETERS)) {
+      const key = canonicalKey(rawKey);
+      if (!key) throw new GitsealError('CONFIG', `invalid config key "${rawKey}" given with git -c`);
+      ctx.out.push({ key, value, origin: 'command line', line: 0 });
+    }
+  }
+}
+
+export function readGitConfig(opts: ReadGitConfigOptions): GitConfig {
+  const env = opts.env;
+  const gitDir = findGitDir(opts.cwd, env);
+  const ctx: Ctx = { env, gitDir, out: [] };
+
+  // system
+  const noSystem = parseGitBool(env.GIT_CONFIG_NOSYSTEM ?? 'false');
+  if (!noSystem) addFile(ctx, env.GIT_CONFIG_SYSTEM ? resolve(opts.cwd, env.GIT_CONFIG_SYSTEM) : systemConfigPath(env), 0);
+
+  // global: $XDG_CONFIG_HOME/git/config, then ~/.gitconfig (or only GIT_CONFIG_GLOBAL)
+  if (env.GIT_CONFIG_GLOBAL) addFile(ctx, resolve(opts.cwd, expandTilde(env.GIT_CONFIG_GLOBAL, env)), 0);
+  else {
+    const xdg = env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, 'git', 'config') : join(home(env), '.config', 'git', 'config');
+    addFile(ctx, xdg, 0);
+    addFile(ctx, join(home(env), '.gitconfig'), 0);
+  }
+
+  // local, then worktree (extensions.worktreeConfig)
+  if (gitDir) {
+    const common = commonDir(gitDir);
+    const before = ctx.out.length;
+    addFile(ctx, join(common, 'config'), 0);
+    const local = ctx.out.slice(before);
+    const wt = [...local].reverse().find((e) => e.key === 'extensions.worktreeconfig');
+    if (wt && parseGitBool(wt.value)) addFile(ctx, join(gitDir, 'config.worktree'), 0);
+  }
+
+  addCommandScope(ctx);
+
+  const last = new Map<string, ConfigEntry>();
+  for (const e of ctx.out) last.set(e.key, e);
+  return { entries: ctx.out, gitDir, get: (key) => last.get(canonicalKey(key) ?? key) };
+}

@@ -1,0 +1,254 @@
+/**
+ * Resolve GitsealConfig from git config and the environment.
+ *
+ * Precedence, highest first (gitseal's names over gitsign's, env over git config):
+ *   GITSEAL_* env > GITSIGN_* env > SIGSTORE_* env > git config gitseal.* > git config gitsign.* > default
+ * gitsign's names are its documented ones (gitsign-protocol.md §3.2), so an
+ * existing gitsign setup keeps working. `sources` records where each value came from.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { GitsealError } from '../errors.js';
+import { parseGitBool } from './git-config-syntax.js';
+import { readGitConfig, type GitConfig } from './git-config-read.js';
+import { PUBLIC_GOOD, type GitsealConfig, type TokenProviderName } from './types.js';
+
+export interface LoadConfigOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface Setting {
+  /** GitsealConfig field. */
+  field: keyof GitsealConfig;
+  /** Variable name under [gitseal] (also the name under [gitsign] when `gitsign` is true). */
+  name: string;
+  gitsign?: boolean;
+  /** Env suffix after GITSEAL_/GITSIGN_/SIGSTORE_. */
+  env?: string;
+  /** Which prefixes the env suffix is read with (default all three). */
+  envPrefixes?: Array<'GITSEAL_' | 'GITSIGN_' | 'SIGSTORE_'>;
+  /** Extra env names, lowest precedence among env. */
+  extraEnv?: string[];
+}
+
+const ALL: Array<'GITSEAL_' | 'GITSIGN_' | 'SIGSTORE_'> = ['GITSEAL_', 'GITSIGN_', 'SIGSTORE_'];
+
+export const SETTINGS: Setting[] = [
+  { field: 'fulcioURL', name: 'fulcio', gitsign: true, env: 'FULCIO_URL' },
+  { field: 'rekorURL', name: 'rekor', gitsign: true, env: 'REKOR_URL' },
+  { field: 'rekorVersion', name: 'rekorVersion', gitsign: true, env: 'REKOR_VERSION' },
+  { field: 'issuer', name: 'issuer', gitsign: true, env: 'OIDC_ISSUER' },
+  { field: 'clientID', name: 'clientID', gitsign: true, env: 'OIDC_CLIENT_ID' },
+  { field: 'connectorID', name: 'connectorID', gitsign: true, env: 'CONNECTOR_ID' },
+  { field: 'redirectURL', name: 'redirectURL', gitsign: true, env: 'OIDC_REDIRECT_URL' },
+  { field: 'tokenProvider', name: 'tokenProvider', gitsign: true, env: 'TOKEN_PROVIDER' },
+  { field: 'urlOpener', name: 'urlOpener', gitsign: true, env: 'URL_OPENER', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
+  { field: 'trustedRoot', name: 'trustedRoot', env: 'TRUSTED_ROOT', envPrefixes: ['GITSEAL_'] },
+  { field: 'signingConfig', name: 'signingConfig', env: 'SIGNING_CONFIG', envPrefixes: ['GITSEAL_'] },
+  { field: 'timestampServerURL', name: 'timestampServerURL', gitsign: true, env: 'TIMESTAMP_SERVER_URL' },
+  { field: 'offline', name: 'offline', env: 'OFFLINE', envPrefixes: ['GITSEAL_'] },
+  { field: 'allowedSignersFile', name: 'allowedSignersFile', env: 'ALLOWED_SIGNERS', envPrefixes: ['GITSEAL_'] },
+  { field: 'matchCommitter', name: 'matchCommitter', gitsign: true, env: 'MATCH_COMMITTER', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
+  { field: 'agent', name: 'agent', env: 'AGENT', envPrefixes: ['GITSEAL_'] },
+  { field: 'logPath', name: 'logPath', gitsign: true, env: 'LOG', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
+];
+
+const TOKEN_PROVIDERS: Record<string, TokenProviderName> = {
+  auto: 'auto',
+  env: 'env',
+  envvar: 'env', // cosign/gitsign provider name
+  'github-actions': 'github-actions',
+  github: 'github-actions',
+  gitlab: 'gitlab',
+  buildkite: 'buildkite',
+  'buildkite-agent': 'buildkite',
+  file: 'file',
+  filesystem: 'file',
+  browser: 'browser',
+  interactive: 'browser',
+  device: 'device',
+};
+
+interface Raw {
+  value: string | null;
+  source: string;
+  /** git config key as written in the source, for messages. */
+  label: string;
+}
+
+function lookup(s: Setting, git: GitConfig, env: NodeJS.ProcessEnv): Raw | undefined {
+  if (s.env) {
+    for (const p of s.envPrefixes ?? ALL) {
+      const v = env[p + s.env];
+      if (v !== undefined && v !== '') return { value: v, source: `env ${p + s.env}`, label: p + s.env };
+    }
+  }
+  for (const e of s.extraEnv ?? []) {
+    const v = env[e];
+    if (v !== undefined && v !== '') return { value: v, source: `env ${e}`, label: e };
+  }
+  for (const section of s.gitsign ? ['gitseal', 'gitsign'] : ['gitseal']) {
+    const e = git.get(`${section}.${s.name}`);
+    if (e) return { value: e.value, source: `git config ${section}.${s.name}`, label: `${section}.${s.name}` };
+  }
+  return undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+/** The valid gitseal.* name closest to `name` (case-insensitive). */
+export function closestSettingName(name: string): string {
+  let best = SETTINGS[0].name;
+  let bestD = Infinity;
+  for (const s of SETTINGS) {
+    const dist = levenshtein(name.toLowerCase(), s.name.toLowerCase());
+    if (dist < bestD) {
+      best = s.name;
+      bestD = dist;
+    }
+  }
+  return best;
+}
+
+function str(r: Raw): string {
+  if (r.value === null) throw new GitsealError('CONFIG', `${r.label} needs a value`);
+  return r.value;
+}
+
+function url(r: Raw): string {
+  const v = str(r).trim();
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new GitsealError('CONFIG', `${r.label} is not a URL: "${v}"`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new GitsealError('CONFIG', `${r.label} must be an http(s) URL, got "${v}"`);
+  return v.replace(/\/+$/, '');
+}
+
+function bool(r: Raw): boolean {
+  const b = parseGitBool(r.value);
+  if (b === undefined) throw new GitsealError('CONFIG', `${r.label} must be true or false, got "${r.value}"`);
+  return b;
+}
+
+function path(r: Raw, env: NodeJS.ProcessEnv): string {
+  const v = str(r);
+  if (v === '~' || v.startsWith('~/')) return join(env.HOME || homedir(), v.slice(1));
+  return v;
+}
+
+export function loadConfig(opts: LoadConfigOptions): GitsealConfig {
+  return configFromGit(readGitConfig(opts), opts.env);
+}
+
+/** Build the config from an already-read git config (for `gitseal doctor` and tests). */
+export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealConfig {
+  const cfg: GitsealConfig = {
+    fulcioURL: PUBLIC_GOOD.fulcioURL,
+    rekorURL: PUBLIC_GOOD.rekorURL,
+    rekorVersion: 1,
+    issuer: PUBLIC_GOOD.issuer,
+    clientID: PUBLIC_GOOD.clientID,
+    tokenProvider: 'auto',
+    // The git --verify path checks the embedded log entry and never needs the network.
+    offline: true,
+    matchCommitter: false,
+    agent: 'auto',
+    sources: {},
+    warnings: [],
+  };
+  const c = cfg as unknown as Record<string, unknown>;
+  for (const s of SETTINGS) cfg.sources[s.field] = 'default';
+
+  for (const s of SETTINGS) {
+    const r = lookup(s, git, env);
+    if (!r) continue;
+    let v: unknown;
+    switch (s.field) {
+      case 'fulcioURL':
+      case 'rekorURL':
+      case 'issuer':
+      case 'redirectURL':
+      case 'timestampServerURL':
+        v = url(r);
+        break;
+      case 'rekorVersion': {
+        const n = str(r).trim();
+        if (n !== '1' && n !== '2') throw new GitsealError('CONFIG', `${r.label} must be 1 or 2, got "${n}"`);
+        v = Number(n);
+        break;
+      }
+      case 'tokenProvider': {
+        const n = str(r).trim().toLowerCase();
+        v = TOKEN_PROVIDERS[n];
+        if (!v) {
+          const known = [...new Set(Object.values(TOKEN_PROVIDERS))].join(', ');
+          throw new GitsealError('CONFIG', `${r.label} "${n}" is not one of ${known}`);
+        }
+        break;
+      }
+      case 'offline':
+      case 'matchCommitter':
+        v = bool(r);
+        break;
+      case 'agent': {
+        const n = str(r).trim().toLowerCase();
+        if (n === 'auto') v = 'auto';
+        else {
+          const b = parseGitBool(n);
+          if (b === undefined) throw new GitsealError('CONFIG', `${r.label} must be auto, on or off, got "${n}"`);
+          v = b ? 'on' : 'off';
+        }
+        break;
+      }
+      case 'trustedRoot':
+      case 'signingConfig':
+      case 'allowedSignersFile':
+      case 'logPath':
+        v = path(r, env);
+        break;
+      default:
+        v = str(r);
+    }
+    c[s.field] = v;
+    cfg.sources[s.field] = r.source;
+  }
+
+  const email = git.get('user.email');
+  if (email?.value) {
+    cfg.userEmail = email.value;
+    cfg.sources.userEmail = 'git config user.email';
+  }
+  const name = git.get('user.name');
+  if (name?.value) {
+    cfg.userName = name.value;
+    cfg.sources.userName = 'git config user.name';
+  }
+
+  // Unknown [gitseal] keys are likely typos of a real one: say which.
+  const known = new Set(SETTINGS.map((s) => s.name.toLowerCase()));
+  const seen = new Set<string>();
+  for (const e of git.entries) {
+    if (!e.key.startsWith('gitseal.')) continue;
+    const name = e.key.slice('gitseal.'.length);
+    if (name.includes('.') || known.has(name) || seen.has(name)) continue;
+    seen.add(name);
+    cfg.warnings!.push(`unknown config key gitseal.${name} (${e.origin}); did you mean gitseal.${closestSettingName(name)}?`);
+  }
+  return cfg;
+}

@@ -1,0 +1,189 @@
+/**
+ * git's gpg-style entry: sign (`--status-fd=2 -bsau KEY`) or verify
+ * (`--status-fd=1 --verify SIGFILE -`). On the sign side the contract with git
+ * is (gitsign-protocol.md §1.2): the PEM signature alone on stdout, then
+ * `[GNUPG:] BEGIN_SIGNING` and `[GNUPG:] SIG_CREATED …` on the status fd, exit 0.
+ * Any failure: nothing on stdout, one `gitseal: <message>` line on stderr (and
+ * the terminal), exit 1 — git then aborts and keeps .git/COMMIT_EDITMSG.
+ * Signing code (asn1js, Fulcio, Rekor, OIDC) is imported only when signing.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { describeError, GitsealError } from '../errors.js';
+import { loadConfig } from '../config/load.js';
+import type { GitsealConfig } from '../config/types.js';
+import type { FetchLike } from '../util/http.js';
+import { parseGpgArgs, type GpgArgs } from './args.js';
+import { openStatus, writeAllSync } from './status.js';
+import { openTerminal, type Terminal } from './tty.js';
+
+/** Largest payload we sign or verify: far above any real commit or tag. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+
+export interface GpgRunIo {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdin: AsyncIterable<Buffer | string>;
+  /** Write to a file descriptor (1 stdout, 2 stderr, N status). */
+  write(fd: number, data: Buffer | string): void;
+  now(): Date;
+  /** Terminal device for human output; default /dev/tty. */
+  ttyPath?: string;
+  fetch?: FetchLike;
+}
+
+function defaultIo(): GpgRunIo {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdin: process.stdin,
+    write: writeAllSync,
+    now: () => new Date(),
+  };
+}
+
+export async function readAllLimited(src: AsyncIterable<Buffer | string>, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const c of src) {
+    const b = typeof c === 'string' ? Buffer.from(c) : c;
+    total += b.length;
+    if (total > MAX_PAYLOAD_BYTES) throw new GitsealError('INPUT_TOO_LARGE', `${what} is larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+function readFileLimited(path: string, what: string): Promise<Buffer> {
+  return readAllLimited(createReadStream(path), what).catch((e) => {
+    if (e instanceof GitsealError) throw e;
+    throw new GitsealError('USAGE', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+  });
+}
+
+/**
+ * OpenPGP algorithm ids for SIG_CREATED from the leaf's signatureAlgorithm — how the CA signed
+ * it, as gitsign does (Fulcio: ecdsa-with-SHA384 → 19 9). RFC 4880 §9.1, §9.4; RFC 6637.
+ */
+export function openPgpAlgorithms(sigAlgOid: string): [number, number] {
+  const table: Record<string, [number, number]> = {
+    '1.2.840.10045.4.3.2': [19, 8],
+    '1.2.840.10045.4.3.3': [19, 9],
+    '1.2.840.10045.4.3.4': [19, 10],
+    '1.2.840.113549.1.1.11': [1, 8],
+    '1.2.840.113549.1.1.12': [1, 9],
+    '1.2.840.113549.1.1.13': [1, 10],
+    '1.2.840.113549.1.1.10': [1, 8],
+    '1.3.101.112': [22, 10],
+  };
+  return table[sigAlgOid] ?? [0, 0];
+}
+
+async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term: Terminal): Promise<number> {
+  const payload = args.payloadFile ? await readFileLimited(args.payloadFile, 'the payload file') : await readAllLimited(io.stdin, 'the payload');
+  const [{ signPayload }, { getIdentityToken }, { localSigner }, { obtainCredential }, { agentSigner }, { parseCertificate, fingerprintSha1 }] =
+    await Promise.all([
+      import('../sign/sign-payload.js'),
+      import('../oidc/get-token.js'),
+      import('../sign/local-signer.js'),
+      import('../sign/credential.js'),
+      import('../sign/agent-signer.js'),
+      import('../x509/certificate.js'),
+    ]);
+  const say = (l: string) => term.say(l);
+  const tokenSource = () => getIdentityToken(config, { env: io.env, say, terminal: term.isTty });
+  const signer =
+    config.agent === 'off'
+      ? undefined
+      : agentSigner({
+          config,
+          env: io.env,
+          repo: io.cwd,
+          say,
+          getToken: tokenSource,
+          local: async (getToken) => localSigner(await obtainCredential(config, { getToken, fetch: io.fetch, now: io.now, env: io.env, say }), io.now),
+        });
+  const result = await signPayload(payload, { config, signer, tokenSource, now: io.now, ui: term, fetch: io.fetch, env: io.env });
+
+  const status = openStatus(args.statusFd, io.write);
+  const leaf = parseCertificate(result.leaf);
+  const [pk, hash] = openPgpAlgorithms(leaf.signatureAlgorithm);
+  // Older git looks for "\n[GNUPG:] SIG_CREATED ", so one status line must come first.
+  status.emit('BEGIN_SIGNING');
+  io.write(1, result.pem);
+  status.emit('SIG_CREATED', args.detach ? 'D' : 'S', pk, hash, '00', Math.floor(result.signingTime.getTime() / 1000), fingerprintSha1(leaf));
+  return 0;
+}
+
+async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo): Promise<number> {
+  const payload =
+    args.dataFile && args.dataFile !== '-' ? await readFileLimited(args.dataFile, 'the signed data file') : await readAllLimited(io.stdin, 'the signed data');
+  const [{ runGpgVerify }, { loadTrustedRoot }, { parseAllowedSigners }] = await Promise.all([
+    import('../verify/gpg-verify.js'),
+    import('../trust/embedded.js'),
+    import('../verify/policy.js'),
+  ]);
+  // The repository's signer policy for git's own verification (gitseal.allowedSignersFile, matchCommitter).
+  let policy: import('../verify/policy.js').Policy | undefined;
+  if (config.allowedSignersFile) {
+    let text: string;
+    try {
+      text = readFileSync(config.allowedSignersFile, 'utf8');
+    } catch (e) {
+      throw new GitsealError('POLICY', `cannot read the allowed signers file ${config.allowedSignersFile}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+    }
+    policy = { allowedSigners: parseAllowedSigners(text, config.allowedSignersFile) };
+  }
+  if (config.matchCommitter) policy = { ...policy, matchCommitter: true };
+  const trust = loadTrustedRoot({ path: config.trustedRoot, env: io.env });
+  const rekorSearch = config.offline ? undefined : (await import('../rekor/search.js')).createRekorSearch(config.rekorURL);
+  return runGpgVerify({
+    sigfile: args.signatureFile,
+    payload,
+    trust,
+    policy,
+    offline: config.offline,
+    rekorSearch,
+    now: io.now(),
+    statusOut: (line) => {
+      if (args.statusFd >= 0) io.write(args.statusFd, line + '\n');
+    },
+    // git shows the program's stderr for verification (log --show-signature, verify-commit).
+    humanOut: (line) => io.write(2, line + '\n'),
+  });
+}
+
+export async function runGpg(argv: string[], ioIn: Partial<GpgRunIo> = {}): Promise<number> {
+  const io: GpgRunIo = { ...defaultIo(), ...ioIn };
+  const term = openTerminal({ ttyPath: io.ttyPath, writeStderr: (s) => io.write(2, s) });
+  try {
+    const args = parseGpgArgs(argv);
+    for (const n of args.notes) term.say(`gitseal: ${n}`);
+    if (args.mode === 'version') {
+      io.write(1, `gitseal ${process.env.GITSEAL_BUILD_VERSION ?? '0.0.0'}\n`);
+      return 0;
+    }
+    if (args.mode === 'none') throw new GitsealError('USAGE', 'expected --sign/-s or --verify (git calls: -bsau KEY, --verify FILE -)');
+    const config = loadConfig({ cwd: io.cwd, env: io.env });
+    if (config.logPath) term.tee(config.logPath);
+    for (const w of config.warnings ?? []) term.say(`gitseal: warning: ${w}`);
+    if (args.mode === 'sign') return await runSign(args, config, io, term);
+    return await runVerify(args, config, io);
+  } catch (e) {
+    const line = `gitseal: ${describeError(e)}`;
+    // The terminal (and log file) first; without a terminal, progress that was held back and
+    // the error go to stderr, which git shows on failure (git >= 2.40 prints it; older git only
+    // says "gpg failed to sign the data", so the terminal and gitseal.logPath matter there).
+    term.say(line);
+    if (term.isTty) {
+      try {
+        io.write(2, line + '\n');
+      } catch {
+        /* stderr gone: nothing more we can do */
+      }
+    } else term.flushToStderr();
+    if (io.env.GITSEAL_DEBUG && e instanceof Error && !(e instanceof GitsealError) && e.stack) io.write(2, e.stack + '\n');
+    return 1;
+  } finally {
+    term.close();
+  }
+}

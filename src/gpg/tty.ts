@@ -1,0 +1,82 @@
+/**
+ * Human output while git holds our stdout (the signature) and stderr (the
+ * status fd when signing). Like gitsign, progress goes to the controlling
+ * terminal (/dev/tty) when one can be opened, so it never lands in git's pipes.
+ * Without a terminal (IDE, CI), lines are kept and written to stderr only when
+ * the run fails — the one time git shows that stream to the user.
+ * Nothing secret (tokens, keys) is ever passed here.
+ */
+import { closeSync, constants, openSync } from 'node:fs';
+import { writeAllSync } from './status.js';
+
+export interface Ui {
+  say(line: string): void;
+}
+
+export interface Terminal extends Ui {
+  /** True when lines reach a terminal directly. */
+  readonly isTty: boolean;
+  /** Also append every line to this file (gitseal.logPath / GITSEAL_LOG), created 0600. */
+  tee(path: string): void;
+  /** After a failure: lines that could not reach a terminal go to stderr. */
+  flushToStderr(): void;
+  close(): void;
+}
+
+export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string) => void } = {}): Terminal {
+  const writeStderr = opts.writeStderr ?? ((s: string) => writeAllSync(2, s));
+  let fd = -1;
+  try {
+    // O_NOCTTY: never become the controlling terminal by accident.
+    fd = openSync(opts.ttyPath ?? '/dev/tty', constants.O_WRONLY | (constants.O_NOCTTY ?? 0));
+  } catch {
+    fd = -1;
+  }
+  let teeFd = -1;
+  const pending: string[] = [];
+  const write = (f: number, s: string) => {
+    try {
+      writeAllSync(f, s);
+    } catch {
+      /* a vanished terminal must not break signing */
+    }
+  };
+  return {
+    isTty: fd >= 0,
+    say(line: string) {
+      const s = line.endsWith('\n') ? line : line + '\n';
+      if (fd >= 0) write(fd, s);
+      else pending.push(s);
+      if (teeFd >= 0) write(teeFd, s);
+    },
+    tee(path: string) {
+      try {
+        teeFd = openSync(path, 'a', 0o600);
+      } catch {
+        teeFd = -1;
+      }
+    },
+    flushToStderr() {
+      for (const s of pending.splice(0)) {
+        try {
+          writeStderr(s);
+        } catch {
+          /* stderr gone */
+        }
+      }
+    },
+    close() {
+      for (const f of [fd, teeFd]) {
+        if (f >= 0) {
+          try {
+            closeSync(f);
+          } catch {
+            /* already closed */
+          }
+        }
+      }
+      fd = -1;
+      teeFd = -1;
+    },
+  };
+}
