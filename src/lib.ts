@@ -17,7 +17,7 @@ import { hashAlgoOf, isMissing, readObjects } from './git/reader.js';
 import { getIdentityToken, toIdentityToken } from './oidc/get-token.js';
 import { signPayload as signEngine, type SignResult } from './sign/sign-payload.js';
 import type { AttributeSigner } from './sign/types.js';
-import { loadTrustedRoot } from './trust/embedded.js';
+import { trustForConfig } from './trust/load.js';
 import type { TrustedRoot } from './trust/trusted-root.js';
 import { verifySignature } from './verify/pipeline.js';
 import type { Policy } from './verify/policy.js';
@@ -28,6 +28,7 @@ export { loadConfig } from './config/load.js';
 export type { GitsealConfig } from './config/types.js';
 export { parseTrustedRoot, type TrustedRoot } from './trust/trusted-root.js';
 export { loadTrustedRoot } from './trust/embedded.js';
+export { trustForConfig, type LoadedTrustedRoot } from './trust/load.js';
 export type { Policy, IdentityPolicy, AllowedSigner } from './verify/policy.js';
 export { parseAllowedSigners } from './verify/policy.js';
 export type { VerifyResult, CertificateDetails, CheckName } from './verify/result.js';
@@ -88,7 +89,7 @@ export interface VerifyPayloadOptions {
 /** Verify a signature over a payload. Never throws for a bad signature: read `ok`, `kind`, `message`. */
 export async function verifyPayload(o: VerifyPayloadOptions): Promise<VerifyResult> {
   const env = o.env ?? process.env;
-  const trust = o.trust ?? loadTrustedRoot({ path: o.config?.trustedRoot ?? (o.cwd ? configFor(o).trustedRoot : undefined), env });
+  const trust = o.trust ?? trustForConfig(o.config ?? (o.cwd ? configFor(o) : {}), env).root;
   const payload = typeof o.payload === 'string' ? Buffer.from(o.payload, 'utf8') : Buffer.from(o.payload);
   const signature = typeof o.signature === 'string' ? o.signature : Buffer.from(o.signature);
   return verifySignature({ signature, payload, trust, policy: o.policy, offline: o.offline ?? true });

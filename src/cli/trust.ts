@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import type { GitsealConfig } from '../config/types.js';
-import { loadTrustedRoot, type LoadedTrustedRoot } from '../trust/load.js';
+import { trustForConfig, type LoadedTrustedRoot } from '../trust/load.js';
 
 export interface ResolvedTrust extends LoadedTrustedRoot {
   /** Modification time of the file the root (or its base) came from, when it came from a file. */
@@ -14,7 +14,7 @@ export interface ResolvedTrust extends LoadedTrustedRoot {
 }
 
 export function resolveTrustedRoot(cfg: GitsealConfig, env: NodeJS.ProcessEnv): ResolvedTrust {
-  const loaded = loadTrustedRoot({ path: cfg.trustedRoot, pathOrigin: cfg.sources.trustedRoot, env });
+  const loaded = trustForConfig(cfg, env);
   let modified: Date | undefined;
   const file = loaded.layer === 'file' || loaded.layer === 'cache' ? loaded.files[0] : undefined;
   if (file) {

@@ -6,12 +6,14 @@
  * gitsign's names are its documented ones (gitsign-protocol.md §3.2), so an
  * existing gitsign setup keeps working. `sources` records where each value came from.
  */
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { GitsealError } from '../errors.js';
 import { parseGitBool } from './git-config-syntax.js';
 import { readGitConfig, type GitConfig } from './git-config-read.js';
 import { PUBLIC_GOOD, type GitsealConfig, type TokenProviderName } from './types.js';
+import { parseSigningConfig, selectServices } from '../trust/signing-config.js';
 
 export interface LoadConfigOptions {
   cwd: string;
@@ -46,6 +48,7 @@ export const SETTINGS: Setting[] = [
   { field: 'urlOpener', name: 'urlOpener', gitsign: true, env: 'URL_OPENER', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
   { field: 'trustedRoot', name: 'trustedRoot', env: 'TRUSTED_ROOT', envPrefixes: ['GITSEAL_'] },
   { field: 'signingConfig', name: 'signingConfig', env: 'SIGNING_CONFIG', envPrefixes: ['GITSEAL_'] },
+  { field: 'fulcioRoot', name: 'fulcioRoot', gitsign: true, env: 'FULCIO_ROOT', envPrefixes: ['GITSEAL_'] },
   { field: 'timestampServerURL', name: 'timestampServerURL', gitsign: true, env: 'TIMESTAMP_SERVER_URL' },
   { field: 'offline', name: 'offline', env: 'OFFLINE', envPrefixes: ['GITSEAL_'] },
   { field: 'allowedSignersFile', name: 'allowedSignersFile', env: 'ALLOWED_SIGNERS', envPrefixes: ['GITSEAL_'] },
@@ -165,8 +168,10 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
     issuer: PUBLIC_GOOD.issuer,
     clientID: PUBLIC_GOOD.clientID,
     tokenProvider: 'auto',
-    // The git --verify path checks the embedded log entry and never needs the network.
-    offline: true,
+    // Signatures gitseal makes embed their log proof and verify offline. gitsign's
+    // online-mode signatures need a Rekor search; that is allowed unless the user says
+    // offline (gitseal.offline / GITSEAL_OFFLINE), and fails fast when Rekor is unreachable.
+    offline: false,
     matchCommitter: false,
     agent: 'auto',
     sources: {},
@@ -218,6 +223,7 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
       }
       case 'trustedRoot':
       case 'signingConfig':
+      case 'fulcioRoot':
       case 'allowedSignersFile':
       case 'logPath':
         v = path(r, env);
@@ -228,6 +234,8 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
     c[s.field] = v;
     cfg.sources[s.field] = r.source;
   }
+
+  if (cfg.signingConfig) applySigningConfig(cfg);
 
   const email = git.get('user.email');
   if (email?.value) {
@@ -251,4 +259,32 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
     cfg.warnings!.push(`unknown config key gitseal.${name} (${e.origin}); did you mean gitseal.${closestSettingName(name)}?`);
   }
   return cfg;
+}
+
+/**
+ * A Sigstore SigningConfig (gitseal.signingConfig / GITSEAL_SIGNING_CONFIG) names the
+ * services to sign with. It fills in what the user did not set one by one: explicit
+ * gitseal.* / gitsign.* / env settings always win. An explicit rekorVersion caps the
+ * Rekor API version chosen from it.
+ */
+function applySigningConfig(cfg: GitsealConfig): void {
+  const file = cfg.signingConfig!;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new GitsealError('CONFIG', `cannot read the signing config ${file} (${cfg.sources.signingConfig}): ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  const explicitVersion = cfg.sources.rekorVersion !== 'default';
+  const sel = selectServices(parseSigningConfig(text), new Date(), explicitVersion ? cfg.rekorVersion : 2);
+  const from = `signing config ${file}`;
+  const isDefault = (f: keyof GitsealConfig) => cfg.sources[f] === 'default' || cfg.sources[f] === undefined;
+  if (sel.fulcioURL && isDefault('fulcioURL')) [cfg.fulcioURL, cfg.sources.fulcioURL] = [sel.fulcioURL, from];
+  if (sel.issuer && isDefault('issuer')) [cfg.issuer, cfg.sources.issuer] = [sel.issuer, from];
+  if (sel.rekor && isDefault('rekorURL')) {
+    cfg.rekorURL = sel.rekor.url;
+    cfg.sources.rekorURL = from;
+    if (!explicitVersion) [cfg.rekorVersion, cfg.sources.rekorVersion] = [sel.rekor.version, from];
+  }
+  if (sel.tsaURL && isDefault('timestampServerURL')) [cfg.timestampServerURL, cfg.sources.timestampServerURL] = [sel.tsaURL, from];
 }

@@ -19,6 +19,8 @@ export interface GitsealConfig {
   /** Path of a TrustedRoot JSON; absent: user cache (TUF) or the embedded public-good root. */
   trustedRoot?: string;
   signingConfig?: string;
+  /** A PEM bundle of Fulcio CA certificates (gitsign's fulcioRoot); see src/trust/load.ts. */
+  fulcioRoot?: string;
   timestampServerURL?: string;
   /** Never touch the network while verifying. */
   offline: boolean;

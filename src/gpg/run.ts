@@ -90,6 +90,10 @@ async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term:
       import('../x509/certificate.js'),
     ]);
   const say = (l: string) => term.say(l);
+  const { trustForConfig } = await import('../trust/load.js');
+  const loadedTrust = trustForConfig(config, io.env);
+  for (const w of loadedTrust.warnings) say(`gitseal: warning: ${w}`);
+  const trust = loadedTrust.root;
   const tokenSource = () => getIdentityToken(config, { env: io.env, say, terminal: term.isTty });
   const signer =
     config.agent === 'off'
@@ -100,9 +104,9 @@ async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term:
           repo: io.cwd,
           say,
           getToken: tokenSource,
-          local: async (getToken) => localSigner(await obtainCredential(config, { getToken, fetch: io.fetch, now: io.now, env: io.env, say }), io.now),
+          local: async (getToken) => localSigner(await obtainCredential(config, { getToken, fetch: io.fetch, now: io.now, env: io.env, say, trust }), io.now),
         });
-  const result = await signPayload(payload, { config, signer, tokenSource, now: io.now, ui: term, fetch: io.fetch, env: io.env });
+  const result = await signPayload(payload, { config, signer, tokenSource, now: io.now, ui: term, fetch: io.fetch, env: io.env, trust });
 
   const status = openStatus(args.statusFd, io.write);
   const leaf = parseCertificate(result.leaf);
@@ -117,9 +121,9 @@ async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term:
 async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo): Promise<number> {
   const payload =
     args.dataFile && args.dataFile !== '-' ? await readFileLimited(args.dataFile, 'the signed data file') : await readAllLimited(io.stdin, 'the signed data');
-  const [{ runGpgVerify }, { loadTrustedRoot }, { parseAllowedSigners }] = await Promise.all([
+  const [{ runGpgVerify }, { trustForConfig }, { parseAllowedSigners }] = await Promise.all([
     import('../verify/gpg-verify.js'),
-    import('../trust/embedded.js'),
+    import('../trust/load.js'),
     import('../verify/policy.js'),
   ]);
   // The repository's signer policy for git's own verification (gitseal.allowedSignersFile, matchCommitter).
@@ -134,7 +138,9 @@ async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo): Pr
     policy = { allowedSigners: parseAllowedSigners(text, config.allowedSignersFile) };
   }
   if (config.matchCommitter) policy = { ...policy, matchCommitter: true };
-  const trust = loadTrustedRoot({ path: config.trustedRoot, env: io.env });
+  const loaded = trustForConfig(config, io.env);
+  for (const w of loaded.warnings) io.write(2, `gitseal: warning: ${w}\n`);
+  const trust = loaded.root;
   const rekorSearch = config.offline ? undefined : (await import('../rekor/search.js')).createRekorSearch(config.rekorURL);
   return runGpgVerify({
     sigfile: args.signatureFile,

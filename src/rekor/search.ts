@@ -25,7 +25,8 @@ export interface RekorSearch {
   entriesForCertificate(leafPem: string, limit?: number): Promise<RekorLogEntry[]>;
 }
 
-const TIMEOUT_MS = 15_000;
+// git waits on every --verify call: a lookup that cannot finish quickly is reported, not waited for.
+const TIMEOUT_MS = 5_000;
 
 async function call(url: string, init: RequestInit & { fetchImpl: typeof fetch }): Promise<unknown> {
   let res: Response;

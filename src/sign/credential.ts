@@ -9,7 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { GitsealConfig } from '../config/types.js';
 import { GitsealError } from '../errors.js';
 import { requestSigningCertificate } from '../fulcio/client.js';
-import { loadTrustedRoot } from '../trust/embedded.js';
+import { trustForConfig } from '../trust/load.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
 import type { FetchLike } from '../util/http.js';
 import { verifyChain } from '../verify/chain.js';
@@ -46,7 +46,7 @@ export function checkSigningChain(chain: Buffer[], trust: TrustedRoot, now: Date
 
 export async function obtainCredential(config: GitsealConfig, deps: CredentialDeps): Promise<Credential> {
   const now = deps.now ?? (() => new Date());
-  const trust = deps.trust ?? loadTrustedRoot({ path: config.trustedRoot, env: deps.env ?? process.env });
+  const trust = deps.trust ?? trustForConfig(config, deps.env ?? process.env).root;
   const token = await deps.getToken();
   if (token.expiresAt.getTime() <= now().getTime()) {
     throw new GitsealError('BAD_TOKEN', `the identity token expired at ${token.expiresAt.toISOString()}`);

@@ -17,7 +17,7 @@ import { witnessV2 } from '../rekor/client-v2.js';
 import { encodeTle, type TransparencyLogEntry } from '../rekor/tle.js';
 import { requestTimestamp } from '../tsa/client.js';
 import { verifyTimestampToken } from '../verify/timestamp.js';
-import { loadTrustedRoot } from '../trust/embedded.js';
+import { trustForConfig } from '../trust/load.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
 import type { FetchLike } from '../util/http.js';
 import { encodePem } from '../util/pem.js';
@@ -60,7 +60,7 @@ export async function signPayload(payload: Buffer, o: SignOptions): Promise<Sign
     // v2 entries carry no trusted time; only a timestamp can show the certificate was valid.
     throw new GitsealError('CONFIG', 'Rekor v2 needs a timestamp authority: set gitseal.timestampServerURL (or use gitseal.rekorVersion 1)');
   }
-  const trust = o.trust ?? loadTrustedRoot({ path: cfg.trustedRoot, env: o.env ?? process.env });
+  const trust = o.trust ?? trustForConfig(cfg, o.env ?? process.env).root;
 
   let signer = o.signer;
   let dispose: (() => void) | undefined;

@@ -179,3 +179,17 @@ export function loadTrustedRoot(opts: LoadTrustedRootOptions): LoadedTrustedRoot
   const base = baseLayer(opts, warnings, files);
   return { root: base.root, source: base.source, warnings, layer: base.layer, files };
 }
+
+/** The trusted root for a resolved configuration (gitseal.trustedRoot, gitsign.fulcioRoot, env). */
+export function trustForConfig(
+  config: { trustedRoot?: string; fulcioRoot?: string; sources?: Record<string, string> },
+  env: NodeJS.ProcessEnv,
+): LoadedTrustedRoot {
+  return loadTrustedRoot({
+    path: config.trustedRoot,
+    pathOrigin: config.sources?.trustedRoot,
+    fulcioRoot: config.fulcioRoot,
+    fulcioRootOrigin: config.sources?.fulcioRoot,
+    env,
+  });
+}

@@ -246,7 +246,14 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
       try {
         tlog = await searchOnline(input, search, leaf);
       } catch (e) {
-        if (isGitsealError(e)) stop('tlog', 'error', e.code, e.message);
+        if (isGitsealError(e)) {
+          // Say why there was a search at all: the signature itself carries no proof.
+          const msg =
+            e.code === 'NETWORK' || e.code === 'REKOR'
+              ? `the Rekor proof is not embedded in this signature (gitsign online mode) and searching Rekor failed: ${e.message}`
+              : e.message;
+          stop('tlog', 'error', e.code, msg);
+        }
         throw e;
       }
     } else {
