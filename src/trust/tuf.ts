@@ -23,6 +23,8 @@ export interface RefreshOptions {
   rootPath?: string;
   /** The user's gitseal cache directory (e.g. ~/.cache/gitseal): trusted_root.json and tuf/ go here. */
   cacheDir: string;
+  /** Where TUF keeps its metadata (cosign's $TUF_ROOT); default cacheDir/tuf. */
+  tufDir?: string;
   /** Per request, milliseconds (default 10 s). */
   fetchTimeout?: number;
 }
@@ -95,7 +97,7 @@ export async function refreshTrustedRoot(o: RefreshOptions): Promise<RefreshResu
   if (o.rootPath && !existsSync(o.rootPath)) throw new GitsealError('USAGE', `the initial TUF root ${o.rootPath} does not exist`);
   ensurePrivateDir(o.cacheDir);
   const dest = join(o.cacheDir, TRUSTED_ROOT_TARGET);
-  const tufDir = join(o.cacheDir, 'tuf');
+  const tufDir = o.tufDir ?? join(o.cacheDir, 'tuf');
   ensurePrivateDir(tufDir);
 
   let text: string;

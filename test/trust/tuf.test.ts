@@ -4,7 +4,7 @@
 // over HTTP on 127.0.0.1. The target is a trusted_root.json made from the
 // sandbox CA. @sigstore/tuf 4.0.2 / tuf-js do all the checking.
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -148,6 +148,14 @@ describe('refreshTrustedRoot (TUF)', () => {
     expect(readFileSync(r2.trustedRootPath).equals(v2)).toBe(true);
     const r3 = await refreshTrustedRoot({ mirrorURL, cacheDir: cacheDir(), fetchTimeout: 5000 });
     expect(r3).toMatchObject({ refreshed: true, changed: false });
+  });
+
+  it('keeps TUF metadata where $TUF_ROOT points (tufDir), as cosign does', async () => {
+    const tufDir = join(work, 'tuf-root');
+    const r = await refreshTrustedRoot({ mirrorURL, rootPath: join(work, 'initial-root.json'), cacheDir: join(work, 'cache-tufroot'), tufDir, fetchTimeout: 5000 });
+    expect(r.refreshed).toBe(true);
+    expect(readdirSync(tufDir, { recursive: true }).some((f) => String(f).endsWith('root.json'))).toBe(true);
+    expect(existsSync(join(work, 'cache-tufroot', 'tuf'))).toBe(false);
   });
 
   it('refuses expired timestamp metadata and keeps the last good copy', async () => {

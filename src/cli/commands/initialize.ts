@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { readFileSync } from 'node:fs';
 import { GitsealError } from '../../errors.js';
-import { cachedTrustedRootPath, gitsealCacheDir } from '../../trust/sources.js';
+import { cachedTrustedRootPath, gitsealCacheDir, tufMetadataDir } from '../../trust/sources.js';
 import { parseTrustedRoot } from '../../trust/trusted-root.js';
 import { refreshTrustedRoot } from '../../trust/tuf.js';
 import { GitsealCommand } from '../base.js';
@@ -46,7 +46,7 @@ Trust material is never taken from Fulcio or Rekor themselves. If the refresh fa
     let r;
     try {
       r = await withSpinner(`Refreshing the trusted root from ${flags.mirror}…`, () =>
-        refreshTrustedRoot({ mirrorURL: flags.mirror, rootPath: flags.root, cacheDir, fetchTimeout: flags.timeout * 1000 }),
+        refreshTrustedRoot({ mirrorURL: flags.mirror, rootPath: flags.root, cacheDir, tufDir: tufMetadataDir(this.env, cacheDir), fetchTimeout: flags.timeout * 1000 }),
       );
     } catch (e) {
       if (e instanceof GitsealError && e.code === 'TUF') {
