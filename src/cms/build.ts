@@ -1,13 +1,17 @@
 /**
  * Builds the CMS SignedData gitsign writes (RFC 5652; byte layout in
  * gitsign-protocol.md §2.2), so gitsign, openssl and gpgsm read ours as theirs.
- * asn1js is loaded only here, on the signing path; the verify path parses with
- * src/util/der.ts. Certificates, names and the log entry go in as raw DER.
+ * Certificates, names and the log entry go in as raw DER.
+ *
+ * Encoded with src/util/der.ts, not asn1js: this runs in the process git
+ * spawns for every signature, and loading asn1js (with pvtsutils/pvutils, as
+ * CommonJS through the ESM loader) cost ~45 ms CPU per `gitseal -bsau`,
+ * measured with `node --cpu-prof` (issue "Speed", P3) — more than the rest of
+ * the signing work. asn1js/pkijs remain in use in src/sandbox only.
  */
 import { createHash } from 'node:crypto';
-import * as asn1js from 'asn1js';
 import { GitsealError } from '../errors.js';
-import { children, expectTag, parseDer, TAG } from '../util/der.js';
+import { children, der, expectTag, parseDer, TAG, type Tlv } from '../util/der.js';
 
 export const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -22,52 +26,50 @@ export const OID = {
   rekorTle: '1.3.6.1.4.1.57264.3.1',
 } as const;
 
-function toBuffer(ab: ArrayBuffer): Buffer {
-  return Buffer.from(new Uint8Array(ab));
+/** Every constructed element down the tree must itself be strict DER (X.690 §10.1: definite, minimal lengths). */
+function checkDerTree(t: Tlv): void {
+  if (t.tag & 0x20) for (const c of children(t)) checkDerTree(c);
 }
 
-/** Embed already-encoded DER (certificate, name, token) as an asn1js element, bytes unchanged. */
-function raw(der: Buffer): asn1js.AsnType {
-  const r = asn1js.fromBER(new Uint8Array(der));
-  // Re-encoding must give the same bytes, or the embedded signature/certificate would change.
-  if (r.offset !== der.length || !toBuffer(r.result.toBER()).equals(der)) {
+/**
+ * Already-encoded DER (certificate, name, token) to embed unchanged. It must be
+ * exactly one strict-DER element, or the embedded signature/certificate would
+ * not be what a verifier re-reads.
+ */
+function raw(bytes: Buffer): Buffer {
+  try {
+    checkDerTree(parseDer(bytes));
+  } catch {
     throw new GitsealError('BAD_DER', 'an element to embed in the signature is not DER');
   }
-  return r.result;
+  return bytes;
 }
-const oid = (v: string) => new asn1js.ObjectIdentifier({ value: v });
+
 /** AlgorithmIdentifier with parameters ABSENT (RFC 5754 §2 for SHA-2, RFC 5758 §3.2 for ECDSA). */
-const algorithm = (v: string) => new asn1js.Sequence({ value: [oid(v)] });
+const algorithm = (v: string) => der.seq(der.oid(v));
 
 /** Attribute ::= SEQUENCE { attrType OID, attrValues SET OF AttributeValue } (RFC 5652 §5.3). */
-function attribute(type: string, value: asn1js.AsnType): Buffer {
-  return toBuffer(new asn1js.Sequence({ value: [oid(type), new asn1js.Set({ value: [value] })] }).toBER());
-}
-
-/** DER SET OF: elements sorted by their encodings (X.690 §11.6), as Go's encoding/asn1 does. */
-function sortedDer(items: Buffer[]): Buffer[] {
-  return [...items].sort(Buffer.compare);
-}
+const attribute = (type: string, value: Buffer) => der.seq(der.oid(type), der.setOf(value));
 
 /** UTCTime (RFC 5280 §4.1.2.5.1: YYMMDDHHMMSSZ, years 1950–2049), second precision like Go's time.Now().UTC(). */
-function utcTime(d: Date): asn1js.UTCTime {
+function utcTime(d: Date): Buffer {
   const y = d.getUTCFullYear();
   if (y < 1950 || y > 2049) throw new GitsealError('INTERNAL', `signing time ${d.toISOString()} cannot be a UTCTime`);
-  return new asn1js.UTCTime({ valueDate: new Date(Math.floor(d.getTime() / 1000) * 1000) });
+  return der.utcTime(d);
 }
 
 /**
  * The signed attributes as the DER SET (tag 0x31) that ECDSA signs (RFC 5652 §5.4):
- * contentType = id-data, signingTime, messageDigest = SHA-256(payload).
+ * contentType = id-data, signingTime, messageDigest = SHA-256(payload). der.setOf
+ * sorts the members by their encodings (X.690 §11.6), as Go's encoding/asn1 does.
  */
 export function buildSignedAttributes(payload: Buffer, signingTime: Date): Buffer {
   const digest = createHash('sha256').update(payload).digest();
-  const attrs = sortedDer([
-    attribute(OID.contentType, oid(OID.data)),
+  return der.setOf(
+    attribute(OID.contentType, der.oid(OID.data)),
     attribute(OID.signingTime, utcTime(signingTime)),
-    attribute(OID.messageDigest, new asn1js.OctetString({ valueHex: new Uint8Array(digest) })),
-  ]);
-  return toBuffer(new asn1js.Set({ value: attrs.map(raw) }).toBER());
+    attribute(OID.messageDigest, der.octets(digest)),
+  );
 }
 
 /** issuer Name and serialNumber INTEGER of a certificate, as raw DER (RFC 5280 §4.1). */
@@ -102,40 +104,33 @@ export interface SignedDataParts {
 export function assembleSignedData(p: SignedDataParts): Buffer {
   if (p.signedAttrs[0] !== TAG.SET) throw new GitsealError('INTERNAL', 'signed attributes must be a DER SET');
   const { issuer, serial } = issuerAndSerial(p.leaf);
+  // The members as they are (already in DER SET order: they are what was signed).
   const attrs = children(parseDer(p.signedAttrs)).map((a) => raw(a.raw));
 
   const unsigned: Buffer[] = [];
-  if (p.tle) unsigned.push(attribute(OID.rekorTle, new asn1js.OctetString({ valueHex: new Uint8Array(p.tle) })));
+  if (p.tle) unsigned.push(attribute(OID.rekorTle, der.octets(p.tle)));
   if (p.tst) unsigned.push(attribute(OID.timeStampToken, raw(p.tst)));
 
-  const signerInfo: asn1js.AsnType[] = [
-    new asn1js.Integer({ value: 1 }),
-    new asn1js.Sequence({ value: [raw(issuer), raw(serial)] }),
+  const signerInfo: Buffer[] = [
+    der.int(1),
+    der.seq(raw(issuer), raw(serial)),
     algorithm(OID.sha256),
     // signedAttrs [0] IMPLICIT SET OF Attribute: same content octets, tag 0xA0
-    new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: attrs }),
+    der.implicitConstructed(0, Buffer.concat(attrs)),
     algorithm(OID.ecdsaWithSha256),
-    new asn1js.OctetString({ valueHex: new Uint8Array(p.signature) }),
+    der.octets(p.signature),
   ];
-  if (unsigned.length) {
-    signerInfo.push(
-      new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 1 }, value: sortedDer(unsigned).map(raw) }),
-    );
-  }
+  // unsignedAttrs [1] IMPLICIT SET OF Attribute, in DER SET order (X.690 §11.6).
+  if (unsigned.length) signerInfo.push(der.implicitConstructed(1, Buffer.concat(unsigned.sort(Buffer.compare))));
 
-  const signedData = new asn1js.Sequence({
-    value: [
-      new asn1js.Integer({ value: 1 }),
-      new asn1js.Set({ value: [algorithm(OID.sha256)] }),
-      // encapContentInfo: detached, eContent absent
-      new asn1js.Sequence({ value: [oid(OID.data)] }),
-      // certificates [0] IMPLICIT CertificateSet: the leaf only
-      new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [raw(p.leaf)] }),
-      new asn1js.Set({ value: [new asn1js.Sequence({ value: signerInfo })] }),
-    ],
-  });
-  const contentInfo = new asn1js.Sequence({
-    value: [oid(OID.signedData), new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [signedData] })],
-  });
-  return toBuffer(contentInfo.toBER());
+  const signedData = der.seq(
+    der.int(1),
+    der.setOf(algorithm(OID.sha256)),
+    // encapContentInfo: detached, eContent absent
+    der.seq(der.oid(OID.data)),
+    // certificates [0] IMPLICIT CertificateSet: the leaf only
+    der.implicitConstructed(0, raw(p.leaf)),
+    der.setOf(der.seq(...signerInfo)),
+  );
+  return der.seq(der.oid(OID.signedData), der.explicit(0, signedData));
 }

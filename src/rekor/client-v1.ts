@@ -63,6 +63,7 @@ export function entryFromResponse(json: unknown, expectedBody: Buffer): Transpar
   const values = Object.values(json as Record<string, LogEntryJson>);
   if (values.length !== 1) bad(`${values.length} entries instead of 1`);
   const e = values[0];
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) bad('entry is not an object');
   const body = b64(e.body, 'body');
   // Rekor stores its own canonical form; compare canonically so key order cannot matter.
   let logged: string;

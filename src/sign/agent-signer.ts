@@ -15,7 +15,7 @@ import type { TrustedRoot } from '../trust/trusted-root.js';
 import type { FetchLike } from '../util/http.js';
 import { obtainCredential } from './credential.js';
 import { localSigner } from './local-signer.js';
-import { AgentRefusedError, agentSign, ensureAgent } from '../agent/client.js';
+import { AgentRefusedError, AgentUnavailableError, agentSign, agentSocketChecked, ensureAgent } from '../agent/client.js';
 import type { AgentConfig, IdentityKey } from '../agent/protocol.js';
 import type { AttributeSigner, IdentityToken } from './types.js';
 
@@ -94,24 +94,41 @@ export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
     async sign(signedAttrs: Buffer) {
       if (o.config.agent === 'off') return viaLocal(signedAttrs);
       const { identity, config } = agentIdentity(o.config);
-      let socket: string | null;
-      try {
-        socket = await ensureAgent(o.config.agent, { env: o.env, agentMain: o.agentMain });
-      } catch (e) {
+      const unavailable = (e: unknown) => {
         o.say(`gitseal: signing agent unavailable (${describeError(e)}); signing with a one-time credential`);
         return viaLocal(signedAttrs);
+      };
+      // A warm agent is asked at once (no probe connection first); ensureAgent, which probes and
+      // starts one, runs only when nothing listens on the socket. The socket is checked
+      // (checkSocketSafe) before anything is sent, as ensureAgent checks it.
+      let socket: string | null;
+      try {
+        socket = agentSocketChecked({ env: o.env });
+      } catch (e) {
+        return unavailable(e);
       }
-      if (!socket) return viaLocal(signedAttrs);
+      let started = false;
       let token = ambientToken(o.config, o.env);
-      for (let attempt = 0; attempt < 2; attempt++) {
+      for (let attempt = 0; attempt < 2; ) {
         try {
           const r = await agentSign(socket, { identity, config, signedAttrs, repo: logSafe(o.repo), token });
           lastMode = 'agent';
           return r;
         } catch (e) {
+          if (e instanceof AgentUnavailableError && e.notListening && !started) {
+            started = true;
+            try {
+              socket = await ensureAgent(o.config.agent, { env: o.env, agentMain: o.agentMain });
+            } catch (e2) {
+              return unavailable(e2);
+            }
+            if (!socket) return viaLocal(signedAttrs);
+            continue;
+          }
           if (e instanceof AgentRefusedError && e.agentError.code === 'NEED_TOKEN' && attempt === 0) {
             // The agent holds no certificate for this identity and no usable token: log in here.
             token = (await getToken()).raw;
+            attempt++;
             continue;
           }
           o.say(`gitseal: signing agent failed (${describeError(e)}); signing with a one-time credential`);

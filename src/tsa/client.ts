@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { GitsealError } from '../errors.js';
 import { children, decodeInteger, der, expectChildren, expectTag, parseDer, TAG } from '../util/der.js';
-import type { FetchLike } from '../util/http.js';
+import { fetchTransport, nodeTransport, TransportError, type FetchLike } from '../util/http.js';
 import { imprintMatches, parseTimeStampToken, TSP_OID } from '../verify/timestamp.js';
 
 export interface TimestampOptions {
@@ -57,36 +57,31 @@ export function tokenFromResponse(resp: Buffer): Buffer {
 }
 
 async function post(url: string, body: Buffer, o: TimestampOptions): Promise<Buffer> {
-  const doFetch: FetchLike = o.fetch ?? ((u, i) => fetch(u, i));
+  const transport = o.fetch ? fetchTransport(o.fetch) : nodeTransport;
   const retries = o.retries ?? 2;
+  const target = new URL(url);
+  const req = {
+    method: 'POST',
+    headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply', 'user-agent': 'gitseal' },
+    body,
+  };
   for (let attempt = 0; ; attempt++) {
-    let res: Response;
+    let res;
     try {
-      res = await doFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/timestamp-query', accept: 'application/timestamp-reply', 'user-agent': 'gitseal' },
-        body: new Uint8Array(body),
-        redirect: 'error',
-        signal: AbortSignal.timeout(o.timeout ?? 10_000),
-      });
+      res = await transport(target, req, { timeoutMs: o.timeout ?? 10_000, maxBytes: MAX_RESPONSE });
     } catch (e) {
+      if (!(e instanceof TransportError)) throw e;
+      if (e.kind === 'too-large') fail('the response is too large');
       if (attempt < retries) continue;
-      const err = e as { name?: string; cause?: { code?: string } };
-      const why = err.name === 'TimeoutError' || err.name === 'AbortError' ? 'timed out' : (err.cause?.code ?? 'connection failed');
-      return fail(`cannot reach ${new URL(url).origin} (${why})`, e);
+      if (e.kind === 'cut-short') return fail(`the response from ${target.origin} was cut short (${e.detail})`, e);
+      return fail(`cannot reach ${target.origin} (${e.detail})`, e);
     }
-    if (Number(res.headers.get('content-length') ?? 0) > MAX_RESPONSE) {
-      await res.body?.cancel();
-      fail('the response is too large');
-    }
-    const buf = Buffer.from(await res.arrayBuffer());
-    if (buf.length > MAX_RESPONSE) fail('the response is too large');
     if (res.status >= 500 && attempt < retries) continue;
     if (res.status < 200 || res.status > 299) {
-      const text = buf.toString('utf8').split('\n')[0].slice(0, 200);
+      const text = res.body.toString('utf8').split('\n')[0].slice(0, 200);
       fail(`${text || 'request failed'} (HTTP ${res.status})`);
     }
-    return buf;
+    return res.body;
   }
 }
 

@@ -36,12 +36,15 @@ export interface TokenInput {
 const alg = (oid: string) => der.seq(der.oid(oid));
 const attribute = (oid: string, value: Buffer) => der.seq(der.oid(oid), der.setOf(value));
 
-/** GeneralizedTime with milliseconds when there are any (X.690 §11.7: no trailing zeros). */
+/**
+ * GeneralizedTime in whole seconds. DER (X.690 §11.7) forbids trailing zeros in a
+ * fraction, so ".120" must be written ".12" — which @sigstore/core's parser refuses
+ * (it wants exactly three digits). Whole seconds are valid DER that every client reads;
+ * the token's accuracy field is one second.
+ */
 function genTimeDer(d: Date): Buffer {
   const iso = d.toISOString();
-  let s = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
-  const ms = iso.slice(20, 23).replace(/0+$/, '');
-  if (ms) s += '.' + ms;
+  const s = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
   return tlv(TAG.GENERALIZED_TIME, Buffer.from(s + 'Z', 'latin1'));
 }
 
