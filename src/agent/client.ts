@@ -3,9 +3,9 @@
  * it (detached, on demand), stopping it and asking its status — the functions behind
  * `gitseal agent start|stop|status`.
  *
- * This file is on the signing path that git spawns per commit, so it loads node: built-ins only.
+ * This file is on the signing path that git spawns per commit, so it loads node: built-ins only,
+ * and node:child_process (with dgram, net internals) only when an agent must be started.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -26,10 +26,16 @@ import {
   parseStatusResult,
   requestToWire,
 } from './protocol.js';
+import { probeSocket } from './socket-probe.js';
 
 /** The agent could not be reached, hung up, timed out or answered garbage. */
 export class AgentUnavailableError extends GitsealError {
-  constructor(message: string, cause?: unknown) {
+  constructor(
+    message: string,
+    cause?: unknown,
+    /** Nothing listens on the socket (ENOENT, ECONNREFUSED): the request never left this process. */
+    readonly notListening = false,
+  ) {
     super('AGENT', message, cause);
   }
 }
@@ -61,7 +67,11 @@ export function agentRequest(
       f();
     };
     const timer = setTimeout(() => finish(() => reject(new AgentUnavailableError(`the agent did not answer within ${Math.round(timeoutMs / 1000)} s`))), timeoutMs);
-    sock.once('connect', () => sock.write(encodeFrame(requestToWire(req))));
+    let connected = false;
+    sock.once('connect', () => {
+      connected = true;
+      sock.write(encodeFrame(requestToWire(req)));
+    });
     sock.on('data', (chunk: Buffer) => {
       try {
         const frames = reader.push(chunk);
@@ -72,7 +82,10 @@ export function agentRequest(
         finish(() => reject(new AgentUnavailableError(`the agent sent a malformed answer: ${describeError(e)}`, e)));
       }
     });
-    sock.once('error', (e: NodeJS.ErrnoException) => finish(() => reject(new AgentUnavailableError(`cannot reach the agent at ${socketPath} (${e.code ?? e.message})`, e))));
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      const notListening = !connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED');
+      finish(() => reject(new AgentUnavailableError(`cannot reach the agent at ${socketPath} (${e.code ?? e.message})`, e, notListening)));
+    });
     sock.once('close', () => finish(() => reject(new AgentUnavailableError('the agent closed the connection before answering'))));
   });
 }
@@ -89,18 +102,7 @@ export async function agentSign(socketPath: string, fields: Omit<SignRequest, 'v
 }
 
 /** Probe: does an agent accept connections on `socketPath`? */
-export function agentAlive(socketPath: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(socketPath);
-    const done = (v: boolean) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
+export const agentAlive = probeSocket;
 
 export interface AgentEnv {
   env: NodeJS.ProcessEnv;
@@ -141,6 +143,17 @@ export async function agentStart(o: AgentEnv): Promise<{ socketPath: string; sta
   if (await agentAlive(socketPath)) return { socketPath, started: false };
   await spawnAgent(socketPath, o);
   return { socketPath, started: true };
+}
+
+/**
+ * Where a running agent would listen, checked as agentStart checks it (checkSocketSafe) but
+ * without probing: the signing path sends its request at once and calls ensureAgent only when
+ * nothing listens (AgentUnavailableError.notListening), which saves a connection per signature.
+ */
+export function agentSocketChecked(o: Pick<AgentEnv, 'env'>): string {
+  const socketPath = agentSocketPath(o.env);
+  checkSocketSafe(socketPath);
+  return socketPath;
 }
 
 /**
@@ -230,6 +243,7 @@ async function spawnAgent(socketPath: string, o: AgentEnv): Promise<void> {
   let exited: string | undefined;
   try {
     if (haveLock && !(await agentAlive(socketPath))) {
+      const { spawn } = process.getBuiltinModule('node:child_process');
       const child = spawn(process.execPath, [main], {
         detached: true,
         stdio: 'ignore',

@@ -198,7 +198,7 @@ export class ProtocolError extends GitsealError {
 
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], what: string, id: number | null): void {
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw new ProtocolError('BAD_REQUEST', `${what}: unknown field "${k.slice(0, 40)}"`, id);
+    if (!allowed.includes(k)) throw new ProtocolError('BAD_REQUEST', `${what}: unknown field ${JSON.stringify(k.slice(0, 40))}`, id);
   }
 }
 

@@ -24,10 +24,11 @@
  */
 import { sign as ecdsaSign } from 'node:crypto';
 import { chmodSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { type Server, type Socket, connect, createServer } from 'node:net';
+import { type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { GitsealError, describeError } from '../errors.js';
 import { CredentialStore, NeedTokenError, type StoreDeps } from './credential-store.js';
+import { probeSocket } from './socket-probe.js';
 import type { AgentLog } from './log.js';
 import { ensurePrivateDir, socketDir } from './paths.js';
 import {
@@ -66,20 +67,6 @@ export interface AgentServer {
   /** Resolves with the reason once the agent has stopped. */
   closed: Promise<string>;
   close(reason?: string): Promise<void>;
-}
-
-/** Is something answering on `path`? (connect succeeds). */
-export function probeSocket(path: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    const done = (v: boolean) => {
-      s.destroy();
-      resolve(v);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 function listen(server: Server, path: string): Promise<void> {

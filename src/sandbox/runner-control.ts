@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GitsealError } from '../errors.js';
 import { FaultSpecError, parseFaultSpec } from './faults.js';
-import { readBody, sendError, sendJson } from './rekor/http.js';
+import { readBody, sendError, sendJson } from './shared/http.js';
 import { sandboxFiles, type SandboxInfo } from './runner-files.js';
 
 export interface ControlHandlers {

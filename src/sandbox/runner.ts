@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { GitsealError } from '../errors.js';
 import { FaultTable, interposeOnServer, parseFaultSpec, RequestCounters, withFaults, type ServiceName } from './faults.js';
 import { createRekorService, type RekorService } from './rekor/service.js';
-import { ensurePrivateDir, writeFileAtomic } from './rekor/files.js';
+import { ensurePrivateDir, writeFileAtomic } from './shared/private-files.js';
 import { isAlive, startControlServer } from './runner-control.js';
 import { envFile, sandboxFiles, signingConfigJson, trustedRootJson, type SandboxInfo, type SandboxUrls } from './runner-files.js';
 import { onFirstRequestTo } from './runner-oidc-server.js';

@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from '@sigstore/core';
 import { verifySCTs } from '@sigstore/verify/dist/key/sct.js';
@@ -10,15 +10,9 @@ import { OID_CT_POISON } from '../../src/sandbox/ct/precert.js';
 import { openCa } from '../../src/sandbox/fulcio/ca.js';
 import { identityFromClaims, sanExtension } from '../../src/sandbox/fulcio/leaf-profile.js';
 import { asn1Null, buildCertificate, randomSerial } from '../../src/sandbox/fulcio/x509-build.js';
-import { openssl, tempDir, writePems, x509Text } from './fulcio-helpers.js';
+import { openssl, tempDirsRemovedAfterAll, writePems, x509Text } from './fulcio-helpers.js';
 
-const dirs: string[] = [];
-function newDir(): string {
-  const d = tempDir('gitseal-ct-');
-  dirs.push(d);
-  return d;
-}
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const newDir = tempDirsRemovedAfterAll('gitseal-ct-');
 
 function issue(dir: string) {
   const ca = openCa({ dir });

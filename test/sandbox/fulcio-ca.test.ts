@@ -1,20 +1,14 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from '@sigstore/core';
 import { openCtLog } from '../../src/sandbox/ct/log.js';
 import { caDir, listCaGenerations, openCa } from '../../src/sandbox/fulcio/ca.js';
 import { identityFromClaims, sanExtension } from '../../src/sandbox/fulcio/leaf-profile.js';
-import { opensslVerify, tempDir, writePems, x509Text } from './fulcio-helpers.js';
+import { opensslVerify, tempDirsRemovedAfterAll, writePems, x509Text } from './fulcio-helpers.js';
 
-const dirs: string[] = [];
-function newDir(): string {
-  const d = tempDir('gitseal-ca-');
-  dirs.push(d);
-  return d;
-}
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const newDir = tempDirsRemovedAfterAll('gitseal-ca-');
 
 const spkiOf = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) => k.export({ type: 'spki', format: 'der' }) as Buffer;
 

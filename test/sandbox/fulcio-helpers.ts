@@ -1,14 +1,26 @@
 /** Shared helpers for the sandbox Fulcio/CT tests: temp dirs, openssl, HTTP. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { encodePem } from '../../src/util/pem.js';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A maker of fresh temporary directories `prefix…`; call at the top of a test file: they are removed after all its tests. */
+export function tempDirsRemovedAfterAll(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return () => {
+    const d = tempDir(prefix);
+    dirs.push(d);
+    return d;
+  };
 }
 
 /** Write DER certificates as PEM files in `dir`; returns their paths. */

@@ -9,24 +9,6 @@ import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { expect } from 'vitest';
 import { sandboxCli } from './runner-helpers.js';
 
-const node = (l: Buffer, r: Buffer) => createHash('sha256').update(Buffer.from([1])).update(l).update(r).digest();
-/** RFC 9162 §2.1.3.2: the root an inclusion proof leads to. */
-export function rootFromInclusion(index: number, size: number, leaf: Buffer, proof: Buffer[]): Buffer {
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (fn % 2 === 1 || fn === sn) {
-      r = node(p, r);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn >>= 1; sn >>= 1; }
-    } else r = node(r, p);
-    fn >>= 1;
-    sn >>= 1;
-  }
-  expect(sn).toBe(0);
-  return r;
-}
-
 export function token(dir: string, args: string[]): string {
   const r = sandboxCli(['token', '--dir', dir, ...args]);
   expect(r.status, r.stderr).toBe(0);

@@ -15,11 +15,11 @@ import {
   escape,
   hashedRekord,
   logEntry as logEntryAt,
-  rootFromInclusion,
   sigstoreVerify as verifyWith,
   token as tokenFor,
   type Identity,
 } from './integration-client.js';
+import { rootFromInclusion } from './rfc9162.js';
 import { sandboxCli, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from './runner-helpers.js';
 
 const EMAIL = 'dev@example.test';

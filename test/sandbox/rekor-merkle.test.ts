@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { leafHash, MerkleTree, nodeHash } from '../../src/sandbox/rekor/merkle.js';
+import { verifyConsistency, verifyInclusion } from './rfc9162.js';
 
 const sha = (...p: Buffer[]) => createHash('sha256').update(Buffer.concat(p)).digest();
 const leafData = (i: number) => Buffer.from(`leaf ${i} ` + 'x'.repeat(i % 7), 'utf8');
@@ -29,46 +30,6 @@ function subproof(m: number, d: Buffer[], b: boolean): Buffer[] {
   if (m === d.length) return b ? [] : [mth(d)];
   const s = k(d.length);
   return m <= s ? [...subproof(m, d.slice(0, s), b), mth(d.slice(s))] : [...subproof(m - s, d.slice(s), false), mth(d.slice(0, s))];
-}
-
-// --- RFC 9162 verifiers ------------------------------------------------------
-function verifyInclusion(index: number, size: number, leaf: Buffer, proof: Buffer[], root: Buffer): boolean {
-  if (index >= size) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      r = sha(Buffer.from([1]), p, r);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn >>= 1; sn >>= 1; }
-    } else r = sha(Buffer.from([1]), r, p);
-    fn >>= 1;
-    sn >>= 1;
-  }
-  return sn === 0 && r.equals(root);
-}
-function verifyConsistency(first: number, second: number, firstRoot: Buffer, secondRoot: Buffer, proof: Buffer[]): boolean {
-  if (first === second) return proof.length === 0 && firstRoot.equals(secondRoot);
-  if (proof.length === 0) return false;
-  let c = [...proof];
-  if ((first & (first - 1)) === 0) c = [firstRoot, ...c];
-  let fn = first - 1;
-  let sn = second - 1;
-  while (fn % 2 === 1) { fn >>= 1; sn >>= 1; }
-  let fr = c[0];
-  let sr = c[0];
-  for (const x of c.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
-      fr = sha(Buffer.from([1]), x, fr);
-      sr = sha(Buffer.from([1]), x, sr);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn >>= 1; sn >>= 1; }
-    } else sr = sha(Buffer.from([1]), sr, x);
-    fn >>= 1;
-    sn >>= 1;
-  }
-  return sn === 0 && fr.equals(firstRoot) && sr.equals(secondRoot);
 }
 
 const hex = (bs: Buffer[]) => bs.map((b) => b.toString('hex'));

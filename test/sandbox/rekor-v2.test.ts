@@ -18,29 +18,10 @@ import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root
 import { decodePem } from '../../src/util/pem.js';
 import { hashedRekordV002Body } from '../../src/verify/tlog.js';
 import { verifyRekorV2Entry } from '../../src/verify/timestamp.js';
+import { rootFromInclusion } from './rfc9162.js';
 
 const MEDIA = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 const sha256 = (...b: Buffer[]) => createHash('sha256').update(Buffer.concat(b)).digest();
-const node = (l: Buffer, r: Buffer) => sha256(Buffer.from([1]), l, r);
-
-// RFC 9162 §2.1.3.2, written independently of src/verify/merkle.ts.
-function rootFromInclusion(index: number, size: number, leaf: Buffer, proof: Buffer[]): Buffer {
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) throw new Error('proof too long');
-    if (fn % 2 === 1 || fn === sn) {
-      r = node(p, r);
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) { fn >>= 1; sn >>= 1; }
-    } else r = node(r, p);
-    fn >>= 1;
-    sn >>= 1;
-  }
-  if (sn !== 0) throw new Error('proof too short');
-  return r;
-}
-
 let dir: string;
 let server: Server;
 let url: string;

@@ -7,9 +7,9 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { GitsealError } from '../../errors.js';
-import { ensurePrivateDir, readIfExists, withDirLock, writePrivateFile } from './private-files.js';
 import { certificateParts, OID_CT_POISON, tbsWithoutExtension } from './precert.js';
 import { precertSignatureInput, type Sct } from './sct.js';
+import { loadOrCreateFiles, writePrivateFile } from '../shared/private-files.js';
 
 export interface CtLog {
   /** DER SubjectPublicKeyInfo of the log key. */
@@ -27,8 +27,7 @@ export interface CtLog {
   addPreChain(precert: Buffer, issuer: Buffer): Sct;
 }
 
-const KEY_FILE = 'log.key';
-const META_FILE = 'log.json';
+const CT_FILES = { keyPem: 'log.key', meta: 'log.json' };
 
 /** Signature algorithm OID → hash for the issuer signatures a CA here produces. */
 const HASH_BY_SIG_OID: Record<string, string> = {
@@ -41,17 +40,14 @@ const HASH_BY_SIG_OID: Record<string, string> = {
 export function openCtLog(opts: { dir: string; now?: () => Date }): CtLog {
   const now = opts.now ?? (() => new Date());
   const ctDir = join(opts.dir, 'ct');
-  ensurePrivateDir(ctDir);
-  const { keyPem, meta } = withDirLock(ctDir, 'log', () => {
-    const existing = { keyPem: readIfExists(ctDir, KEY_FILE), meta: readIfExists(ctDir, META_FILE) };
-    if (existing.keyPem && existing.meta) return { keyPem: existing.keyPem, meta: existing.meta };
+  const { keyPem, meta } = loadOrCreateFiles(ctDir, 'log', CT_FILES, () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const created = {
       keyPem: Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' })),
       meta: Buffer.from(JSON.stringify({ createdAt: now().toISOString() }) + '\n'),
     };
-    writePrivateFile(ctDir, KEY_FILE, created.keyPem);
-    writePrivateFile(ctDir, META_FILE, created.meta);
+    writePrivateFile(ctDir, CT_FILES.keyPem, created.keyPem);
+    writePrivateFile(ctDir, CT_FILES.meta, created.meta);
     return created;
   });
   const privateKey = createPrivateKey(keyPem);

@@ -7,15 +7,15 @@
  * Every generation has the same subject names, like the public-good 2021 and
  * 2022 roots: verifiers must build chains by key, not by name.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitsealError } from '../../errors.js';
-import { decodePem, encodePem } from '../../util/pem.js';
 import type { CtLog } from '../ct/log.js';
-import { ensurePrivateDir, readIfExists, withDirLock, writePrivateFile } from '../ct/private-files.js';
-import { certificateParts, OID_CT_POISON, OID_CT_SCT_LIST } from '../ct/precert.js';
+import { OID_CT_POISON, OID_CT_SCT_LIST } from '../ct/precert.js';
 import { encodeSctList } from '../ct/sct.js';
+import { caValidity, certificatePem, issueFromRoot, KU_CRL_SIGN, KU_DIGITAL_SIGNATURE, KU_KEY_CERT_SIGN, newEcKey, openIssuedPair, privateKeyPem, selfSignedRoot } from '../shared/ca-keys.js';
+import { ensurePrivateDir, loadOrCreateFiles, writePrivateFile } from '../shared/private-files.js';
 import {
   asn1Null,
   authorityKeyId,
@@ -29,18 +29,12 @@ import {
   OID,
   randomSerial,
   subjectKeyId,
-  wholeSeconds,
   type ExtensionSpec,
   type NameSpec,
 } from './x509-build.js';
 
 export const ROOT_NAME: NameSpec = { organization: 'gitseal-sandbox', commonName: 'sandbox-sigstore' };
 export const INTERMEDIATE_NAME: NameSpec = { organization: 'gitseal-sandbox', commonName: 'sandbox-sigstore-intermediate' };
-const CA_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
-
-const KU_DIGITAL_SIGNATURE = 0;
-const KU_KEY_CERT_SIGN = 5;
-const KU_CRL_SIGN = 6;
 
 export interface SandboxCa {
   generation: number;
@@ -89,23 +83,10 @@ export function openCa(opts: { dir: string; generation?: number; now?: () => Dat
   const now = opts.now ?? (() => new Date());
   const d = caDir(opts.dir, generation);
   ensurePrivateDir(join(opts.dir, 'fulcio'));
-  ensurePrivateDir(d);
-  const { rootPem, intKeyPem, intPem } = withDirLock(d, 'ca', () => {
-    const [rootKeyPem, rootPem, intKeyPem, intPem] = ['root.key', 'root.pem', 'intermediate.key', 'intermediate.pem'].map((f) => readIfExists(d, f));
-    if (rootKeyPem && rootPem && intKeyPem && intPem) return { rootPem, intKeyPem, intPem };
-    return createCaFiles(d, now());
-  });
-  const root = decodePem(rootPem.toString('utf8'), 'CERTIFICATE');
-  const intermediate = decodePem(intPem.toString('utf8'), 'CERTIFICATE');
-  const intermediateKey = createPrivateKey(intKeyPem);
-  // A restart must find matching files: the intermediate key is the one in its certificate,
-  // and the intermediate is signed by the root.
-  const intSpki = createPublicKey(intermediateKey).export({ type: 'spki', format: 'der' });
-  const rootKey = createPublicKey({ key: certificateParts(root).spki, format: 'der', type: 'spki' });
-  if (!certificateParts(intermediate).spki.equals(intSpki) || !new X509Certificate(intermediate).verify(rootKey)) {
-    throw new GitsealError('CONFIG', `the sandbox CA files in ${d} do not belong together; remove the directory to start afresh`);
-  }
-  const akid = certificateSubjectKeyId(intermediate) ?? subjectKeyId(intSpki);
+  const files = loadOrCreateFiles(d, 'ca', CA_FILES, () => createCaFiles(d, now()));
+  // The intermediate key must be the one in its certificate, and the intermediate signed by the root.
+  const { root, cert: intermediate, key: intermediateKey } = openIssuedPair({ root: files.rootPem, cert: files.intPem, key: files.intKeyPem }, 'CA', d);
+  const akid = certificateSubjectKeyId(intermediate) ?? subjectKeyId(createPublicKey(intermediateKey).export({ type: 'spki', format: 'der' }));
   return {
     generation,
     root,
@@ -115,61 +96,37 @@ export function openCa(opts: { dir: string; generation?: number; now?: () => Dat
   };
 }
 
-function createCaFiles(d: string, now: Date) {
-  const notBefore = wholeSeconds(now);
-  const notAfter = new Date(notBefore.getTime() + CA_LIFETIME_MS);
-  const rootKey = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-  const intKey = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-  const rootSpki = rootKey.publicKey.export({ type: 'spki', format: 'der' });
-  const intSpki = intKey.publicKey.export({ type: 'spki', format: 'der' });
-  const rootSki = subjectKeyId(rootSpki);
-  const root = buildCertificate(
-    {
-      serial: randomSerial(),
-      issuer: ROOT_NAME,
-      subject: ROOT_NAME,
-      notBefore,
-      notAfter,
-      spki: rootSpki,
-      extensions: [
-        { oid: OID.keyUsage, critical: true, value: keyUsage([KU_KEY_CERT_SIGN, KU_CRL_SIGN]) },
-        { oid: OID.basicConstraints, critical: true, value: basicConstraints(true, 1) },
-        { oid: OID.subjectKeyIdentifier, value: octetString(rootSki) },
-        { oid: OID.authorityKeyIdentifier, value: authorityKeyId(rootSki) },
-      ],
-    },
-    rootKey.privateKey,
-  );
-  const intermediate = buildCertificate(
-    {
-      serial: randomSerial(),
-      issuer: ROOT_NAME,
-      subject: INTERMEDIATE_NAME,
-      notBefore,
-      notAfter,
-      spki: intSpki,
-      extensions: [
-        { oid: OID.keyUsage, critical: true, value: keyUsage([KU_KEY_CERT_SIGN, KU_CRL_SIGN]) },
-        // Like public-good's sigstore-intermediate: EKU codeSigning constrains the leaves.
-        { oid: OID.extKeyUsage, value: extKeyUsage([OID.codeSigning]) },
-        { oid: OID.basicConstraints, critical: true, value: basicConstraints(true, 0) },
-        { oid: OID.subjectKeyIdentifier, value: octetString(subjectKeyId(intSpki)) },
-        { oid: OID.authorityKeyIdentifier, value: authorityKeyId(rootSki) },
-      ],
-    },
-    rootKey.privateKey,
-  );
+/** The files of one CA generation; root.pem, written last, marks it as present. */
+const CA_FILES = { rootKeyPem: 'root.key', rootPem: 'root.pem', intKeyPem: 'intermediate.key', intPem: 'intermediate.pem' };
+
+function createCaFiles(d: string, now: Date): Record<keyof typeof CA_FILES, Buffer> {
+  const validity = caValidity(now);
+  const rootKey = newEcKey('P-384');
+  const intKey = newEcKey('P-384');
+  const root = selfSignedRoot({ name: ROOT_NAME, key: rootKey, validity, pathLen: 1, authorityKeyId: true });
+  const intermediate = issueFromRoot({
+    issuer: { name: ROOT_NAME, key: rootKey },
+    subject: INTERMEDIATE_NAME,
+    key: intKey,
+    validity,
+    extensions: [
+      { oid: OID.keyUsage, critical: true, value: keyUsage([KU_KEY_CERT_SIGN, KU_CRL_SIGN]) },
+      // Like public-good's sigstore-intermediate: EKU codeSigning constrains the leaves.
+      { oid: OID.extKeyUsage, value: extKeyUsage([OID.codeSigning]) },
+      { oid: OID.basicConstraints, critical: true, value: basicConstraints(true, 0) },
+    ],
+  });
   const out = {
-    rootKeyPem: Buffer.from(rootKey.privateKey.export({ type: 'pkcs8', format: 'pem' })),
-    rootPem: Buffer.from(encodePem('CERTIFICATE', root)),
-    intKeyPem: Buffer.from(intKey.privateKey.export({ type: 'pkcs8', format: 'pem' })),
-    intPem: Buffer.from(encodePem('CERTIFICATE', intermediate)),
+    rootKeyPem: privateKeyPem(rootKey.privateKey),
+    rootPem: certificatePem(root),
+    intKeyPem: privateKeyPem(intKey.privateKey),
+    intPem: certificatePem(intermediate),
   };
   // Keys first, certificates last: root.pem is what marks a generation as present.
-  writePrivateFile(d, 'root.key', out.rootKeyPem);
-  writePrivateFile(d, 'intermediate.key', out.intKeyPem);
-  writePrivateFile(d, 'intermediate.pem', out.intPem);
-  writePrivateFile(d, 'root.pem', out.rootPem);
+  writePrivateFile(d, CA_FILES.rootKeyPem, out.rootKeyPem);
+  writePrivateFile(d, CA_FILES.intKeyPem, out.intKeyPem);
+  writePrivateFile(d, CA_FILES.intPem, out.intPem);
+  writePrivateFile(d, CA_FILES.rootPem, out.rootPem);
   return out;
 }
 

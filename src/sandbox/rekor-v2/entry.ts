@@ -7,7 +7,7 @@
  */
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { canonicalize } from '../../util/canonical-json.js';
-import { HttpError } from '../rekor/http.js';
+import { HttpError } from '../shared/http.js';
 import { verifyPrehashed, type DigestAlgorithm } from '../rekor/prehashed.js';
 
 /** keyDetails (sigstore_common.proto PublicKeyDetails) the sandbox accepts, with the digest each implies. */

@@ -5,10 +5,8 @@
  * SHA-256(name || 0x0A || 0x01 || 32-byte public key), full length; the
  * first 4 bytes are the key hint on checkpoint signature lines.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../rekor/files.js';
+import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { loadOrCreateLogKey } from '../shared/log-key-files.js';
 
 export interface V2LogIdentity {
   privateKey: KeyObject;
@@ -33,22 +31,9 @@ export function signNote(id: V2LogIdentity, note: Buffer): Buffer {
 }
 
 export function loadOrCreateV2Identity(dir: string, name: string, now = new Date()): V2LogIdentity {
-  const keyPath = join(dir, 'key.pem');
-  const metaPath = join(dir, 'log.json');
-  let privateKey: KeyObject;
-  let createdAt: Date;
-  if (existsSync(keyPath) && existsSync(metaPath)) {
-    privateKey = createPrivateKey(readFileSync(keyPath));
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { createdAt?: string };
-    createdAt = new Date(meta.createdAt ?? '');
-    if (Number.isNaN(createdAt.getTime()) || privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${dir} is damaged`);
-  } else {
-    ({ privateKey } = generateKeyPairSync('ed25519'));
-    // Whole seconds, a minute back: trusted roots carry RFC 3339 times.
-    createdAt = new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
-    writeFileAtomic(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-    writeFileAtomic(metaPath, JSON.stringify({ createdAt: createdAt.toISOString() }, null, 2) + '\n');
-  }
+  const { privateKey, meta } = loadOrCreateLogKey(dir, { now, generate: () => generateKeyPairSync('ed25519').privateKey, meta: (createdAt) => ({ createdAt }) });
+  const createdAt = new Date((meta as { createdAt?: string }).createdAt ?? '');
+  if (Number.isNaN(createdAt.getTime()) || privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${dir} is damaged`);
   const publicKeyDer = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   return { privateKey, publicKeyDer, name, keyId: ed25519KeyId(name, publicKeyDer), createdAt };
 }

@@ -11,8 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { HttpError, parseJsonBody, readBody, sendError, sendJson } from '../rekor/http.js';
 import { LogStore, type StoredEntry } from '../rekor/store.js';
+import { noSuchEndpoint, parseJsonBody, readBody, requestPath, requireMethod, sendBytes, sendJson, serveRoute } from '../shared/http.js';
 import { signedCheckpointV2 } from './checkpoint.js';
 import { canonicalV2Entry } from './entry.js';
 import { loadOrCreateV2Identity } from './log-key.js';
@@ -76,36 +76,23 @@ export function createRekorV2Service(opts: RekorV2ServiceOptions): RekorV2Servic
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://sandbox').pathname.replace(/\/+$/, '');
-    const method = req.method ?? 'GET';
+    const path = requestPath(req);
     if (path === ENTRIES_PATH) {
-      if (method !== 'POST') throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: 'POST' });
+      requireMethod(req, path, 'POST');
       const { body } = canonicalV2Entry(parseJsonBody(await readBody(req, limit)));
       // Like Tessera's deduplication: the same entry again gets its existing index.
       const { entry } = store.append(body, 0, []);
       return sendJson(res, 201, entryJson(entry));
     }
     if (path === CHECKPOINT_PATH) {
-      if (method !== 'GET') throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: 'GET' });
-      const text = Buffer.from(checkpoint(), 'utf8');
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(text.length) });
-      res.end(text);
-      return;
+      requireMethod(req, path, 'GET');
+      return sendBytes(res, 200, Buffer.from(checkpoint(), 'utf8'), 'text/plain; charset=utf-8');
     }
-    throw new HttpError(404, `no such endpoint: ${method} ${path || '/'}`);
+    throw noSuchEndpoint(req, path);
   }
 
   return {
-    handle(req, res) {
-      route(req, res).catch((e: unknown) => {
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        if (e instanceof HttpError) sendError(res, e.status, e.message, e.headers);
-        else sendError(res, 500, `internal error: ${(e as Error)?.message ?? String(e)}`.split('\n')[0]);
-      });
-    },
+    handle: serveRoute(route),
     trust: { publicKeyDer: id.publicKeyDer, keyId: id.keyId, origin: id.name, validFrom: id.createdAt },
     trustedRootFragment(o = {}) {
       const start = id.createdAt.toISOString();

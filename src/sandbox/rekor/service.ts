@@ -10,9 +10,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { canonicalize } from '../../util/canonical-json.js';
 import { encodePem } from '../../util/pem.js';
+import { HttpError, noSuchEndpoint, parseJsonBody, readBody, requestPath, requireMethod, sendBytes, sendJson, serveRoute } from '../shared/http.js';
 import { signedCheckpoint } from './checkpoint.js';
 import { canonicalizeHashedRekord, EntryError, parseVerifier } from './hashedrekord.js';
-import { HttpError, parseJsonBody, readBody, sendError, sendJson } from './http.js';
 import { loadOrCreateLogIdentity, signWithLogKey, type LogIdentity } from './log-key.js';
 import { leafHash } from './merkle.js';
 import { LogStore, type StoredEntry } from './store.js';
@@ -48,6 +48,16 @@ export interface RekorService {
 
 /** Rekor's search and retrieve endpoints cap each list at 10 items. */
 const MAX_RETRIEVE = 10;
+
+/** The canonical hashedrekord of a proposed entry; a rejected one is an HTTP error with its status. */
+function canonicalEntry(proposed: unknown): ReturnType<typeof canonicalizeHashedRekord> {
+  try {
+    return canonicalizeHashedRekord(proposed);
+  } catch (e) {
+    if (e instanceof EntryError) throw new HttpError(e.status, e.message);
+    throw e;
+  }
+}
 
 export function createRekorService(opts: RekorServiceOptions): RekorService {
   const dir = join(opts.dir, 'rekor');
@@ -112,13 +122,7 @@ export function createRekorService(opts: RekorServiceOptions): RekorService {
   }
 
   function createEntry(proposed: unknown, res: ServerResponse): void {
-    let canonical;
-    try {
-      canonical = canonicalizeHashedRekord(proposed);
-    } catch (e) {
-      if (e instanceof EntryError) throw new HttpError(e.status, e.message);
-      throw e;
-    }
+    const canonical = canonicalEntry(proposed);
     const integratedTime = Math.floor(now().getTime() / 1000);
     const { entry, created } = store.append(canonical.body, integratedTime, canonical.indexKeys);
     const location = `/api/v1/log/entries/${uuidOf(entry)}`;
@@ -165,14 +169,7 @@ export function createRekorService(opts: RekorServiceOptions): RekorService {
       if (e) found.push(e);
     }
     for (const p of entries) {
-      let c;
-      try {
-        c = canonicalizeHashedRekord(p);
-      } catch (e) {
-        if (e instanceof EntryError) throw new HttpError(e.status, e.message);
-        throw e;
-      }
-      const e = store.byLeafHash(leafHash(c.body).toString('hex'));
+      const e = store.byLeafHash(leafHash(canonicalEntry(p).body).toString('hex'));
       if (e) found.push(e);
     }
     const cp = checkpoint(store.size);
@@ -223,14 +220,11 @@ export function createRekorService(opts: RekorServiceOptions): RekorService {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
-    const path = url.pathname.replace(/\/+$/, '');
-    const method = req.method ?? 'GET';
-    const allow = (m: string) => {
-      if (method !== m) throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: m });
-    };
+    const path = requestPath(req);
+    const allow = (m: string) => requireMethod(req, path, m);
 
     if (path === '/api/v1/log/entries') {
-      if (method === 'POST') return createEntry(parseJsonBody(await readBody(req, limit)), res);
+      if (req.method === 'POST') return createEntry(parseJsonBody(await readBody(req, limit)), res);
       allow('GET');
       const e = store.at(intParam(url.searchParams, 'logIndex'));
       if (!e) throw new HttpError(404, `no entry at log index ${url.searchParams.get('logIndex')}`);
@@ -279,24 +273,13 @@ export function createRekorService(opts: RekorServiceOptions): RekorService {
     }
     if (path === '/api/v1/log/publicKey') {
       allow('GET');
-      res.writeHead(200, { 'content-type': 'application/x-pem-file', 'content-length': String(Buffer.byteLength(publicKeyPem)) });
-      res.end(publicKeyPem);
-      return;
+      return sendBytes(res, 200, Buffer.from(publicKeyPem, 'utf8'), 'application/x-pem-file');
     }
-    throw new HttpError(404, `no such endpoint: ${method} ${path || '/'}`);
+    throw noSuchEndpoint(req, path);
   }
 
   return {
-    handle(req, res) {
-      route(req, res).catch((e: unknown) => {
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        if (e instanceof HttpError) sendError(res, e.status, e.message, e.headers);
-        else sendError(res, 500, `internal error: ${(e as Error)?.message ?? String(e)}`.split('\n')[0]);
-      });
-    },
+    handle: serveRoute(route),
     trust: { baseUrl: opts.url.replace(/\/+$/, ''), publicKeyDer: id.publicKeyDer, logId: id.logId, treeId: id.treeId, validFrom: id.createdAt },
     stats: () => ({ treeSize: store.size }),
     close: () => store.close(),

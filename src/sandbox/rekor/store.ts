@@ -8,7 +8,7 @@
  */
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensurePrivateDir } from './files.js';
+import { ensurePrivateDir } from '../shared/private-files.js';
 import { leafHash, MerkleTree } from './merkle.js';
 
 export interface StoredEntry {

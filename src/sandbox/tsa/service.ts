@@ -9,7 +9,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodePem } from '../../util/pem.js';
-import { HttpError, parseJsonBody, readBody, sendError } from '../rekor/http.js';
+import { HttpError, noSuchEndpoint, parseJsonBody, readBody, requestPath, requireMethod, sendBytes, serveRoute } from '../shared/http.js';
+import type { CertificateAuthorityJson } from '../fulcio/trusted-root.js';
 import { openTsaKeys, tsaDir } from './ca.js';
 import { parseDerRequest, parseJsonRequest, TsaRejection, type TimestampRequest } from './request.js';
 import { encodeToken, grantedResponse, rejectedResponse } from './token.js';
@@ -23,12 +24,8 @@ export interface TsaServiceOptions {
   url?: string;
 }
 
-export interface TimestampAuthorityJson {
-  subject: { organization: string; commonName: string };
-  uri: string;
-  certChain: { certificates: { rawBytes: string }[] };
-  validFor: { start: string; end?: string };
-}
+/** sigstore_trustroot.proto lists timestamp authorities as CertificateAuthority messages too. */
+export type TimestampAuthorityJson = CertificateAuthorityJson;
 
 export interface TsaService {
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -45,11 +42,6 @@ export interface TsaService {
 export const TIMESTAMP_PATH = '/api/v1/timestamp';
 const MAX_BODY = 64 * 1024;
 
-function send(res: ServerResponse, status: number, body: Buffer, type: string): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': String(body.length) });
-  res.end(body);
-}
-
 export function createTsaService(opts: TsaServiceOptions): TsaService {
   const now = opts.now ?? (() => new Date());
   const keys = openTsaKeys(tsaDir(opts.dir), now());
@@ -63,14 +55,14 @@ export function createTsaService(opts: TsaServiceOptions): TsaService {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://sandbox').pathname.replace(/\/+$/, '');
+    const path = requestPath(req);
     if (path === `${TIMESTAMP_PATH}/certchain`) {
-      if (req.method !== 'GET') throw new HttpError(405, `${req.method} is not allowed on ${path}`, { allow: 'GET' });
+      requireMethod(req, path, 'GET');
       const pem = chain.map((c) => encodePem('CERTIFICATE', c)).join('');
-      return send(res, 200, Buffer.from(pem), 'application/pem-certificate-chain');
+      return sendBytes(res, 200, Buffer.from(pem), 'application/pem-certificate-chain');
     }
-    if (path !== TIMESTAMP_PATH) throw new HttpError(404, `no such endpoint: ${req.method} ${path || '/'}`);
-    if (req.method !== 'POST') throw new HttpError(405, `${req.method} is not allowed on ${path}`, { allow: 'POST' });
+    if (path !== TIMESTAMP_PATH) throw noSuchEndpoint(req, path);
+    requireMethod(req, path, 'POST');
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const body = await readBody(req, MAX_BODY);
     if (type === 'application/timestamp-query') {
@@ -79,10 +71,10 @@ export function createTsaService(opts: TsaServiceOptions): TsaService {
       try {
         request = parseDerRequest(body);
       } catch (e) {
-        if (e instanceof TsaRejection) return send(res, 200, rejectedResponse(e.failBit, e.message), 'application/timestamp-reply');
+        if (e instanceof TsaRejection) return sendBytes(res, 200, rejectedResponse(e.failBit, e.message), 'application/timestamp-reply');
         throw e;
       }
-      return send(res, 200, stamp(request), 'application/timestamp-reply');
+      return sendBytes(res, 200, stamp(request), 'application/timestamp-reply');
     }
     if (type === 'application/json' || type === '') {
       let request: TimestampRequest;
@@ -92,22 +84,13 @@ export function createTsaService(opts: TsaServiceOptions): TsaService {
         if (e instanceof TsaRejection) throw new HttpError(400, e.message);
         throw e;
       }
-      return send(res, 201, stamp(request), 'application/timestamp-reply');
+      return sendBytes(res, 201, stamp(request), 'application/timestamp-reply');
     }
     throw new HttpError(415, `unsupported content type "${type}": send application/json or application/timestamp-query`);
   }
 
   return {
-    handle(req, res) {
-      route(req, res).catch((e: unknown) => {
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        if (e instanceof HttpError) sendError(res, e.status, e.message, e.headers);
-        else sendError(res, 500, `internal error: ${(e as Error)?.message ?? String(e)}`.split('\n')[0]);
-      });
-    },
+    handle: serveRoute(route),
     trust: { certChain: chain, validFrom: keys.createdAt },
     trustedRootFragment(o = {}) {
       const base = (o.url ?? opts.url ?? '').replace(/\/+$/, '');

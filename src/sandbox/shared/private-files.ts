@@ -1,11 +1,11 @@
 /**
- * Private on-disk state of the sandbox services (CA and CT log keys): directories
- * 0700, files 0600, written atomically (temp file + rename) so a crash never leaves
- * a half-written key that a restart would then trust.
+ * Private on-disk state of the sandbox services (CA, CT, TSA and log keys, runner files):
+ * directories 0700, files 0600, written atomically (temp file + rename) so a crash never
+ * leaves a half-written key that a restart would then trust.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** Create `dir` (and parents) if needed and make sure it is 0700. */
 export function ensurePrivateDir(dir: string): void {
@@ -18,6 +18,12 @@ export function writePrivateFile(dir: string, name: string, data: string | Buffe
   const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, join(dir, name));
+}
+
+/** Write `data` to `path` (mode 0600, atomically), creating its directory 0700 first. */
+export function writeFileAtomic(path: string, data: string | Buffer): void {
+  ensurePrivateDir(dirname(path));
+  writePrivateFile(dirname(path), basename(path), data);
 }
 
 /** The contents of `dir/name`, or undefined when it does not exist. */
@@ -57,4 +63,22 @@ export function withDirLock<T>(dir: string, name: string, fn: () => T): T {
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/**
+ * Read the files `names` from `dir` under its lock `lockName`; when any is missing, `create`
+ * makes and writes the whole set (writing last the file whose presence marks it complete)
+ * and returns it. Either way every name maps to its contents.
+ */
+export function loadOrCreateFiles<K extends string>(dir: string, lockName: string, names: Record<K, string>, create: () => Record<K, Buffer>): Record<K, Buffer> {
+  ensurePrivateDir(dir);
+  return withDirLock(dir, lockName, () => {
+    const found = {} as Record<K, Buffer>;
+    for (const k of Object.keys(names) as K[]) {
+      const data = readIfExists(dir, names[k]);
+      if (!data) return create();
+      found[k] = data;
+    }
+    return found;
+  });
 }
