@@ -10,8 +10,18 @@
 //    The hot path must stay free of npm packages: only node: built-ins and our code.
 // 2. Everything else, code-split: the CLI, sandbox, agent, library, verify worker,
 //    and the lazily loaded modules of build 1 as entries with stable names.
+// 3. dist/fast-verify.cjs: the same verify path (src/main-fast-verify.ts) as one
+//    CommonJS function expression, plus dist/fast-verify.cjs.cache, the V8 code
+//    cache of exactly that text. bin/gitseal compiles it with node:vm and the
+//    cache for git's `--verify` calls: no ESM loader, and V8 deserializes
+//    instead of parsing and compiling (~20 ms less CPU per call; see
+//    scripts/bench/latest.md). A cache V8 rejects (another Node) only costs time.
+//    The Rekor search client is inlined too: verify is online by default and
+//    loads it on every call.
 import { build } from 'esbuild';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -65,7 +75,82 @@ rmSync(tmpDir, { recursive: true, force: true });
 await build({ ...common, entryPoints: ['src/main.ts'], outdir: tmpDir, splitting: false, plugins: [hotPath] });
 const entryPoints = [...new Set([...candidates.filter((f) => existsSync(join(root, f))), ...lazy])];
 await build({ ...common, entryPoints, outdir: tmpDir, splitting: true });
+await buildFastVerify();
 const oldDir = `${finalDir}.old-${process.pid}`;
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(tmpDir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });
+
+async function buildFastVerify() {
+  // Verify-only: everything the verify call reaches is inlined; signing (never
+  // reached from here) stays behind import(), which fails closed inside node:vm.
+  const FAST = /[/\\]src[/\\](gpg|verify|trust|config|util|x509|git)[/\\]|[/\\]src[/\\]cms[/\\]parse\.ts$|[/\\]src[/\\]rekor[/\\](tle|body|search)\.ts$/;
+  const fastPlugin = {
+    name: 'gitseal-fast-verify',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\// }, async (a) => {
+        if (a.pluginData?.inner || a.kind !== 'dynamic-import') return undefined;
+        const r = await b.resolve(a.path, { kind: a.kind, resolveDir: a.resolveDir, importer: a.importer, pluginData: { inner: true } });
+        if (r.errors.length > 0 || FAST.test(r.path)) return r.errors.length > 0 ? { errors: r.errors } : undefined;
+        return { path: './' + relative(src, r.path).replace(/\\/g, '/').replace(/\.ts$/, '.js'), external: true };
+      });
+    },
+  };
+  const out = join(tmpDir, 'fast-verify.cjs');
+  const r = await build({
+    ...common,
+    entryPoints: ['src/main-fast-verify.ts'],
+    outfile: out,
+    format: 'cjs',
+    splitting: false,
+    metafile: true,
+    logLevel: 'error',
+    // The file is one function expression: compiled and called by bin/gitseal, never require()d.
+    banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+    footer: { js: '})' },
+    plugins: [fastPlugin],
+  });
+  for (const o of Object.values(r.metafile.outputs)) {
+    for (const i of o.imports) {
+      if (i.kind === 'require-call' && !i.path.startsWith('node:')) throw new Error(`fast-verify.cjs must load only node: built-ins, not ${i.path}`);
+    }
+  }
+  // The code cache comes from a fresh node (no NODE_OPTIONS: V8 rejects a cache made under other
+  // flags), after one real verification (scripts/code-cache/README.md), so that the functions the
+  // call runs are in it. Detached: no controlling terminal, so nothing reaches /dev/tty.
+  const sample = join(root, 'scripts', 'code-cache');
+  const home = mkdtempSync(join(tmpdir(), 'gitseal-code-cache-'));
+  const env = { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: join(home, 'none'), LANG: 'C' };
+  const mk = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path');
+       const [f, sig, name] = process.argv.slice(1);
+       const s = new vm.Script(fs.readFileSync(f, 'utf8'), { filename: name });
+       const mod = { exports: {} };
+       s.runInThisContext().call(mod.exports, mod.exports, require, mod, name, path.dirname(name));
+       const write = () => fs.writeFileSync(f + '.cache', s.createCachedData());
+       if (!fs.existsSync(sig)) write();
+       else mod.exports.runFastVerify(['--status-fd=1', '--verify', sig, '-']).then((code) => {
+         if (code !== 0) { process.stderr.write('build: the code-cache sample did not verify (exit ' + code + ')\\n'); process.exitCode = 1; }
+         write();
+       });`,
+      out,
+      join(sample, 'sample.sig.pem'),
+      // The name bin/gitseal compiles it under (stack traces show it).
+      join(finalDir, 'fast-verify.cjs'),
+    ],
+    {
+      env,
+      cwd: home,
+      detached: true,
+      input: existsSync(join(sample, 'sample.payload')) ? readFileSync(join(sample, 'sample.payload')) : '',
+      stdio: ['pipe', 'ignore', 'pipe'],
+    },
+  );
+  rmSync(home, { recursive: true, force: true });
+  // A sample that no longer verifies only makes a smaller cache; a missing cache fails the build.
+  if (mk.status !== 0) process.stderr.write(`build: warning: code-cache training: ${mk.stderr}`);
+  if (!existsSync(out + '.cache')) throw new Error('could not write the code cache of fast-verify.cjs');
+}

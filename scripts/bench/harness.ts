@@ -8,6 +8,7 @@ export { VerifiedCache } from '../../src/verify/cache.js';
 export { verifySignature } from '../../src/verify/pipeline.js';
 export { parseTrustedRoot } from '../../src/trust/trusted-root.js';
 export { cryptoFloorOps } from './floor.js';
+export { clearMemos as clearVerifyMemos } from '../../src/x509/verified-memo.js';
 // Signing against the local sandbox, for fixtures with real, distinct signatures.
 export { signPayload } from '../../src/sign/sign-payload.js';
 export { obtainCredential } from '../../src/sign/credential.js';

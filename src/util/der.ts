@@ -90,7 +90,8 @@ export function children(t: Tlv): Tlv[] {
 }
 
 /** Children with an expected tag for the container. */
-export function expectChildren(t: Tlv, tag: number, what: string): Tlv[] {
+export function expectChildren(t: Tlv | undefined, tag: number, what: string): Tlv[] {
+  if (!t) bad(`${what}: missing`);
   if (t.tag !== tag) bad(`${what}: expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
   return children(t);
 }
@@ -136,20 +137,26 @@ export function decodeInteger(value: Buffer): bigint {
   return n;
 }
 
+/** Input bytes shown in an error: printable ASCII only, capped, so a message stays one harmless line. */
+function printable(s: string): string {
+  const p = s.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
+  return s.length > 40 ? p + '…' : p;
+}
+
 /** UTCTime (RFC 5280 §4.1.2.5.1) or GeneralizedTime content as a Date. */
 export function decodeTime(t: Tlv): Date {
   const s = t.value.toString('latin1');
   let m: RegExpMatchArray | null;
   if (t.tag === TAG.UTC_TIME) {
     m = s.match(/^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/);
-    if (!m) bad(`bad UTCTime "${s}"`);
+    if (!m) bad(`bad UTCTime "${printable(s)}"`);
     const yy = Number(m[1]);
     const year = yy >= 50 ? 1900 + yy : 2000 + yy;
     return new Date(Date.UTC(year, +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
   }
   if (t.tag === TAG.GENERALIZED_TIME) {
     m = s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/);
-    if (!m) bad(`bad GeneralizedTime "${s}"`);
+    if (!m) bad(`bad GeneralizedTime "${printable(s)}"`);
     const ms = m[7] ? Math.floor(Number('0.' + m[7]) * 1000) : 0;
     return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms));
   }

@@ -13,6 +13,7 @@ import {
   isValidAt,
   keyUsage,
   parseCertificate,
+  parseCertificateCached,
   subjectKeyId,
   type Certificate,
 } from '../x509/certificate.js';
@@ -130,7 +131,8 @@ export function verifyChainTo(
   const extras = extra.map(asCert).filter((c) => !c.der.equals(leafCert.der));
   let outOfWindow: Authority | undefined;
   for (const ca of authorities) {
-    const chain = ca.certChain.map((d) => parseCertificate(d));
+    // The same few trusted chains for every signature: parsed once (by exact bytes).
+    const chain = ca.certChain.map(parseCertificateCached);
     const path = buildPath(leafCert, [...chain, ...extras], chain, [leafCert]);
     if (!path) continue;
     if (!inValidity(ca.validFor, at)) {

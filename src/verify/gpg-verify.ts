@@ -52,7 +52,9 @@ function unix(d: Date | undefined): string {
 /** Status lines for a result; exported for tests and batch verification. */
 export function statusLines(r: VerifyResult, policyConfigured: boolean): string[] {
   const fpr = r.fingerprint;
-  const who = r.identity ?? '';
+  // The identity comes from a certificate that may be unverified (BADSIG): control characters
+  // become %XX (as gpg escapes status text), or a newline in it would inject further [GNUPG:] lines.
+  const who = (r.identity ?? '').replace(/[\x00-\x1f\x7f]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
   const lines = [S + 'NEWSIG'];
   if (r.kind === 'good' && fpr) {
     lines.push(`${S}GOODSIG ${fpr} ${who}`);

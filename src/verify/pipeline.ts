@@ -16,7 +16,7 @@ import {
   fulcioClaims,
   fulcioIssuer,
   isValidAt,
-  parseCertificate,
+  parseCertificateCached,
   signerIdentity,
   subjectAltNames,
   type Certificate,
@@ -195,7 +195,8 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
     if (sd.signerInfos.length !== 1) stop('parse', 'error', 'BAD_CMS', 'the signature must have exactly one signer');
     if (!sd.detached) stop('parse', 'error', 'BAD_CMS', 'the signature is not detached');
     const si = sd.signerInfos[0];
-    const certs = step('parse', () => sd.certificates.map((c) => parseCertificate(c)));
+    // By exact bytes: a history signed through the agent repeats one leaf (x509/certificate.ts).
+    const certs = step('parse', () => sd.certificates.map((c) => parseCertificateCached(c)));
     const leaf = findSignerCertificate(si, certs);
     if (!leaf) stop('signature', 'error', 'BAD_CMS', 'the signature does not contain the certificate of its signer');
     r.fingerprint = fingerprintSha1(leaf);

@@ -10,9 +10,19 @@ import { inValidity, type TrustedRoot } from '../trust/trusted-root.js';
 import { embeddedScts, parseCertificate, type Certificate } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
 import { publicKeyFromSpki } from '../x509/signature.js';
+import { memoKey, SuccessMemo } from '../x509/verified-memo.js';
+
+/**
+ * SCT signatures that verified, keyed by every byte the check reads: the log
+ * key, the issuer key, the leaf TBS (the precertificate TBS is derived from it)
+ * and the SCT's own fields. The log's validity window at `at` is checked every
+ * time, outside the memo. Exported for tests.
+ */
+export const sctMemo = new SuccessMemo(4096);
 
 /** The leaf's tbsCertificate with the SCT-list extension removed, re-encoded in DER. */
 export function precertificateTbs(leaf: Certificate): Buffer {
+  const sctListOid = der.oid(OID.sctList).subarray(2);
   const fields = children(parseDer(leaf.tbs));
   const out: Buffer[] = [];
   for (const f of fields) {
@@ -22,7 +32,7 @@ export function precertificateTbs(leaf: Certificate): Buffer {
     }
     const exts = children(children(f)[0]).filter((e) => {
       const oid = children(e)[0];
-      return !oid.value.equals(der.oid(OID.sctList).subarray(2));
+      return !oid.value.equals(sctListOid);
     });
     out.push(tlv(0xa3, tlv(TAG.SEQUENCE, ...exts.map((e) => e.raw))));
   }
@@ -48,8 +58,8 @@ export function verifyEmbeddedSct(leaf: Buffer | Certificate, issuer: Buffer | C
   const iss = Buffer.isBuffer(issuer) ? parseCertificate(issuer) : issuer;
   const scts = embeddedScts(cert);
   if (scts.length === 0) throw new GitsealError('SCT', 'the signing certificate has no embedded SCT (certificate transparency)');
-  const issuerKeyHash = createHash('sha256').update(iss.spki).digest();
-  const tbs = precertificateTbs(cert);
+  let issuerKeyHash: Buffer | undefined;
+  let tbs: Buffer | undefined;
   let unknownLog = 0;
   for (const sct of scts) {
     if (sct.version !== 0) continue;
@@ -58,9 +68,15 @@ export function verifyEmbeddedSct(leaf: Buffer | Certificate, issuer: Buffer | C
       unknownLog++;
       continue;
     }
-    // RFC 6962 §3.2 digitally-signed struct, precert_entry (entry_type 1).
+    // TLS HashAlgorithm sha256 = 4; SignatureAlgorithm rsa = 1, ecdsa = 3 (RFC 5246 §7.4.1.4.1).
+    if (sct.hashAlgorithm !== 4 || (sct.signatureAlgorithm !== 3 && sct.signatureAlgorithm !== 1)) continue;
     const ts = Buffer.alloc(8);
     ts.writeBigUInt64BE(sct.timestamp);
+    const key = memoKey('sct', log.publicKey, iss.spki, cert.tbs, ts, sct.extensions, Buffer.from([sct.hashAlgorithm, sct.signatureAlgorithm]), sct.signature);
+    if (sctMemo.has(key)) return;
+    issuerKeyHash ??= createHash('sha256').update(iss.spki).digest();
+    tbs ??= precertificateTbs(cert);
+    // RFC 6962 §3.2 digitally-signed struct, precert_entry (entry_type 1).
     const signed = Buffer.concat([
       Buffer.from([0, 0]), // sct_version v1, signature_type certificate_timestamp
       ts,
@@ -71,15 +87,16 @@ export function verifyEmbeddedSct(leaf: Buffer | Certificate, issuer: Buffer | C
       u16(sct.extensions.length),
       sct.extensions,
     ]);
-    // TLS HashAlgorithm sha256 = 4; SignatureAlgorithm rsa = 1, ecdsa = 3 (RFC 5246 §7.4.1.4.1).
-    if (sct.hashAlgorithm !== 4 || (sct.signatureAlgorithm !== 3 && sct.signatureAlgorithm !== 1)) continue;
     let ok = false;
     try {
       ok = verify('sha256', signed, publicKeyFromSpki(log.publicKey), sct.signature);
     } catch {
       ok = false;
     }
-    if (ok) return;
+    if (ok) {
+      sctMemo.add(key);
+      return;
+    }
   }
   if (unknownLog === scts.length) {
     throw new GitsealError('SCT', 'the certificate\'s SCT is from a CT log that is not trusted at that time');

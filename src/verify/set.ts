@@ -23,6 +23,8 @@ export interface SetInput {
 /** Verify against a trusted log key with the same logId valid at integratedTime; returns that key. */
 export function verifySet(e: SetInput, trust: TrustedRoot): TransparencyLogKey {
   const at = new Date(Number(e.integratedTime) * 1000);
+  // An int64 from the protobuf entry can lie outside what a Date holds (±8.64e15 ms).
+  if (Number.isNaN(at.getTime())) throw new GitsealError('TLOG', `the log entry's integrated time ${String(e.integratedTime).slice(0, 24)} is out of range`);
   const candidates = trust.tlogs.filter((t) => t.logId.equals(e.logId));
   if (candidates.length === 0) throw new GitsealError('TLOG', `the log entry comes from an unknown transparency log (id ${e.logId.toString('hex').slice(0, 16)}…)`);
   const keys = candidates.filter((t) => inValidity(t.validFor, at));

@@ -63,7 +63,7 @@ function proofAgainstCheckpoint(entry: TransparencyLogEntry, body: Buffer, log: 
  * naming the failed part.
  */
 export function verifyTlogEntry(entry: TransparencyLogEntry, body: Buffer, trust: TrustedRoot): TlogVerification {
-  if (entry.kind !== 'hashedrekord') throw new GitsealError('TLOG', `unsupported log entry kind "${entry.kind}"`);
+  if (entry.kind !== 'hashedrekord') throw new GitsealError('TLOG', `unsupported log entry kind ${JSON.stringify(entry.kind.slice(0, 40))}`);
   if (entry.version === '0.0.1') {
     if (!entry.signedEntryTimestamp || entry.signedEntryTimestamp.length === 0) {
       throw new GitsealError(
@@ -105,5 +105,5 @@ export function verifyTlogEntry(entry: TransparencyLogEntry, body: Buffer, trust
     }
     throw lastErr;
   }
-  throw new GitsealError('TLOG', `unsupported hashedrekord version "${entry.version}"`);
+  throw new GitsealError('TLOG', `unsupported hashedrekord version ${JSON.stringify(entry.version.slice(0, 40))}`);
 }

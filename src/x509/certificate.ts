@@ -145,6 +145,27 @@ export function parseCertificate(der: Buffer): Certificate {
   };
 }
 
+/**
+ * Parsed certificates by exact DER (the base64 of all its bytes is the key,
+ * so only identical bytes share a parse): range verification sees the same
+ * CA certificates, and with the agent the same leaf, for every commit.
+ * Bounded, oldest first out; a DER that fails to parse is never kept.
+ * The returned objects are shared: read them, never change them.
+ */
+export const parsedCertificates = new Map<string, Certificate>();
+const PARSED_MAX = 512;
+
+/** parseCertificate, remembered for identical DER (see parsedCertificates). */
+export function parseCertificateCached(der: Buffer): Certificate {
+  const key = der.toString('base64');
+  const hit = parsedCertificates.get(key);
+  if (hit) return hit;
+  const c = parseCertificate(der);
+  if (parsedCertificates.size >= PARSED_MAX) parsedCertificates.delete(parsedCertificates.keys().next().value as string);
+  parsedCertificates.set(key, c);
+  return c;
+}
+
 export function getExtension(cert: Certificate, oid: string): Extension | undefined {
   return cert.extensions.find((e) => e.oid === oid);
 }

@@ -3,7 +3,8 @@
  * RFC 4514-style string (most specific RDN first, as Go's pkix.Name.String()
  * prints it) for people. Never compare names by their string form.
  */
-import { children, decodeOid, expectChildren, TAG, type Tlv } from '../util/der.js';
+import { GitsealError } from '../errors.js';
+import { decodeOid, expectChildren, expectTag, TAG, type Tlv } from '../util/der.js';
 
 const SHORT: Record<string, string> = {
   '2.5.4.3': 'CN',
@@ -28,7 +29,8 @@ function attrValue(t: Tlv): string {
     case TAG.IA5_STRING:
     case 0x14: // TeletexString (treated as latin1, as most libraries do)
       return t.value.toString('latin1');
-    case 0x1e: // BMPString: UTF-16BE
+    case 0x1e: // BMPString: UTF-16BE (an odd length is malformed: shown as hex like unknown types)
+      if (t.value.length % 2) return '#' + t.raw.toString('hex');
       return Buffer.from(t.value).swap16().toString('utf16le');
     default:
       return '#' + t.raw.toString('hex');
@@ -36,7 +38,12 @@ function attrValue(t: Tlv): string {
 }
 
 function escape(v: string): string {
-  return v.replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+  return v
+    .replace(/([,+"\\<>;])/g, '\\$1')
+    .replace(/^([ #])/, '\\$1')
+    .replace(/ $/, '\\ ')
+    // Control characters as \XX (RFC 4514 §2.4): names reach one-line error messages.
+    .replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
 /** RFC 4514 string of a Name (SEQUENCE OF RDN), last RDN first. */
@@ -44,9 +51,10 @@ export function nameToString(name: Tlv): string {
   const rdns = expectChildren(name, TAG.SEQUENCE, 'Name').map((rdn) =>
     expectChildren(rdn, TAG.SET, 'RelativeDistinguishedName')
       .map((atv) => {
-        const [type, value] = children(atv);
-        const oid = decodeOid(type.value);
-        return `${SHORT[oid] ?? oid}=${escape(attrValue(value))}`;
+        const f = expectChildren(atv, TAG.SEQUENCE, 'AttributeTypeAndValue');
+        if (f.length !== 2) throw new GitsealError('BAD_DER', 'malformed DER: AttributeTypeAndValue must hold a type and a value');
+        const oid = decodeOid(expectTag(f[0], TAG.OID, 'AttributeType').value);
+        return `${SHORT[oid] ?? oid}=${escape(attrValue(f[1]))}`;
       })
       .join('+'),
   );

@@ -6,6 +6,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { GitsealError } from '../errors.js';
 import type { Certificate } from './certificate.js';
 import { OID } from './oids.js';
+import { memoKey, SuccessMemo } from './verified-memo.js';
 
 const keyCache = new Map<string, KeyObject>();
 
@@ -70,7 +71,17 @@ export function verifyWithSpki(spki: Buffer, sigAlgOid: string, data: Buffer, si
   }
 }
 
+/**
+ * Certificate signatures that verified, keyed by all four inputs (issuer key,
+ * algorithm, TBS, signature); see verified-memo.ts. Exported for tests.
+ */
+export const issuedByMemo = new SuccessMemo(4096);
+
 /** True when `issuer`'s key produced `cert`'s signature. Names are not compared here. */
 export function verifyIssuedBy(cert: Certificate, issuer: Certificate): boolean {
-  return verifyWithSpki(issuer.spki, cert.signatureAlgorithm, cert.tbs, cert.signature);
+  const key = memoKey('issued-by', issuer.spki, cert.signatureAlgorithm, cert.tbs, cert.signature);
+  if (issuedByMemo.has(key)) return true;
+  const ok = verifyWithSpki(issuer.spki, cert.signatureAlgorithm, cert.tbs, cert.signature);
+  if (ok) issuedByMemo.add(key);
+  return ok;
 }

@@ -1,0 +1,155 @@
+/**
+ * The fast verify entry (issue "Speed"): bin/gitseal runs git's `--verify`
+ * call from dist/fast-verify.cjs with a V8 code cache instead of dist/main.js.
+ * It must give exactly the verdicts, status lines, messages and exit codes of
+ * dist/main.js, load no npm package, and carry a cache this Node accepts.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Script } from 'node:vm';
+import { isFastVerifyCall } from '../../src/main-fast-verify.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const CORPUS = join(ROOT, '../shared/gitsign-corpus');
+let top: string;
+let dist: string;
+let bin: string;
+
+beforeAll(() => {
+  // The real build script into a private tree shaped like the package: <top>/dist and <top>/bin.
+  top = mkdtempSync(join(tmpdir(), 'gitseal-fast-'));
+  dist = join(top, 'dist');
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, env: { ...process.env, GITSEAL_OUTDIR: dist }, stdio: 'pipe' });
+  mkdirSync(join(top, 'bin'));
+  for (const f of ['gitseal', 'package.json']) copyFileSync(join(ROOT, 'bin', f), join(top, 'bin', f));
+  bin = join(top, 'bin', 'gitseal');
+}, 180_000);
+afterAll(() => rmSync(top, { recursive: true, force: true }));
+
+const env = () => ({ PATH: process.env.PATH, HOME: top, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' });
+
+function run(entry: string, sig: string, payload: Buffer, extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [entry, '--status-fd=1', '--verify', sig, '-'], { input: payload, env: { ...env(), ...extraEnv }, cwd: top });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+interface Case {
+  name: string;
+  sig: string;
+  payload: Buffer;
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const index = JSON.parse(readFileSync(join(CORPUS, 'index.json'), 'utf8')) as Array<{ dir: string; has_embedded_tlog: boolean; oidc_issuer: string | null }>;
+  // Offline-mode signatures and non-Fulcio ones (online-mode ones would search Rekor on the network).
+  for (const e of index.filter((x) => x.has_embedded_tlog || x.oidc_issuer === null)) {
+    out.push({ name: e.dir, sig: join(CORPUS, e.dir, 'signature.pem'), payload: readFileSync(join(CORPUS, e.dir, 'payload.bin')) });
+  }
+  for (const d of readdirSync(join(CORPUS, 'negative'))) {
+    const dir = join(CORPUS, 'negative', d);
+    if (!existsSync(join(dir, 'signature.pem'))) continue;
+    out.push({ name: `negative/${d}`, sig: join(dir, 'signature.pem'), payload: readFileSync(join(dir, 'payload.bin')) });
+  }
+  return out;
+}
+
+describe('dist/fast-verify.cjs', () => {
+  test('loads only node: built-ins; only signing code sits behind import()', () => {
+    const code = readFileSync(join(dist, 'fast-verify.cjs'), 'utf8');
+    const requires = [...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]);
+    expect(requires.length).toBeGreaterThan(0);
+    for (const r of requires) expect(r.startsWith('node:'), r).toBe(true);
+    const dynamics = [...code.matchAll(/\bimport\("([^"]+)"\)/g)].map((m) => m[1]);
+    for (const d of dynamics) {
+      expect(d, d).toMatch(/^\.\/(sign|oidc)\//);
+      expect(existsSync(resolve(dist, d)), d).toBe(true);
+    }
+    // The verify path, the Rekor search client included, is inside.
+    expect(code).toContain('src/verify/pipeline.ts');
+    expect(code).toContain('src/rekor/search.ts');
+  });
+
+  test('its V8 code cache is accepted by this Node', () => {
+    const file = join(dist, 'fast-verify.cjs');
+    const s = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData: readFileSync(file + '.cache') });
+    expect(s.cachedDataRejected).toBe(false);
+  });
+});
+
+describe('bin/gitseal --verify: fast entry and dist/main.js agree exactly', () => {
+  test('on every offline-mode, non-Fulcio and tampered corpus signature', () => {
+    const all = cases();
+    expect(all.length).toBeGreaterThanOrEqual(20);
+    let good = 0;
+    for (const c of all) {
+      const fast = run(bin, c.sig, c.payload);
+      const full = run(join(dist, 'main.js'), c.sig, c.payload);
+      expect(fast, c.name).toEqual(full);
+      if (fast.status === 0) good++;
+    }
+    // Not a vacuous comparison: both verdicts occur.
+    expect(good).toBeGreaterThanOrEqual(12);
+    expect(good).toBeLessThan(all.length);
+  }, 120_000);
+
+  test('a payload far larger than one stdin read, then the same payload altered by one byte', () => {
+    const dir = join(CORPUS, 'sigstore_gitsign_commit_7550db4cf96b');
+    const sig = join(dir, 'signature.pem');
+    const payload = readFileSync(join(dir, 'payload.bin'));
+    const ok = run(bin, sig, payload);
+    expect(ok.status).toBe(0);
+    expect('\n' + ok.stdout).toMatch(/\n\[GNUPG:\] GOODSIG [0-9a-f]{40} /);
+    const big = Buffer.concat([payload, Buffer.alloc(1_000_000, 0x61)]);
+    const fast = run(bin, sig, big);
+    expect(fast).toEqual(run(join(dist, 'main.js'), sig, big));
+    expect(fast.status).not.toBe(0);
+    expect(fast.stdout).toMatch(/\[GNUPG:\] BADSIG /);
+  }, 60_000);
+
+  test('the verify call really takes the fast entry: no ES module is loaded', () => {
+    const dir = join(CORPUS, 'sigstore_gitsign_commit_7550db4cf96b');
+    const hook = join(top, 'modules-hook.cjs');
+    const list = join(top, 'modules.txt');
+    writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    const loaded = (entry: string) => {
+      const r = spawnSync(process.execPath, ['--require', hook, entry, '--status-fd=1', '--verify', join(dir, 'signature.pem'), '-'], {
+        input: readFileSync(join(dir, 'payload.bin')),
+        env: env(),
+        cwd: top,
+      });
+      expect(r.status).toBe(0);
+      return readFileSync(list, 'utf8').split('\n');
+    };
+    expect(loaded(join(dist, 'main.js'))).toContain('NativeModule internal/modules/esm/module_job');
+    expect(loaded(bin)).not.toContain('NativeModule internal/modules/esm/module_job');
+  });
+
+  test('without a fast bundle, bin/gitseal falls back to dist/main.js with the same answer', () => {
+    const dir = join(CORPUS, 'sigstore_gitsign_commit_7550db4cf96b');
+    const sig = join(dir, 'signature.pem');
+    const payload = readFileSync(join(dir, 'payload.bin'));
+    const before = run(bin, sig, payload);
+    const moved = join(dist, 'fast-verify.cjs.moved');
+    execFileSync('mv', [join(dist, 'fast-verify.cjs'), moved]);
+    try {
+      expect(run(bin, sig, payload)).toEqual(before);
+    } finally {
+      execFileSync('mv', [moved, join(dist, 'fast-verify.cjs')]);
+    }
+  });
+});
+
+describe('isFastVerifyCall', () => {
+  test('takes git\'s verify call only', () => {
+    expect(isFastVerifyCall(['--status-fd=1', '--verify', 'sig', '-'])).toBe(true);
+    expect(isFastVerifyCall(['--verify', 'sig'])).toBe(true);
+    expect(isFastVerifyCall(['--status-fd=2', '-bsau', 'key'])).toBe(false);
+    expect(isFastVerifyCall(['verify', '--verify'])).toBe(false); // the human CLI
+    expect(isFastVerifyCall(['--version'])).toBe(false);
+    expect(isFastVerifyCall([])).toBe(false);
+  });
+});
