@@ -80,21 +80,18 @@ export function openPgpAlgorithms(sigAlgOid: string): [number, number] {
 
 async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term: Terminal): Promise<number> {
   const payload = args.payloadFile ? await readFileLimited(args.payloadFile, 'the payload file') : await readAllLimited(io.stdin, 'the payload');
-  const [{ signPayload }, { getIdentityToken }, { localSigner }, { obtainCredential }, { agentSigner }, { parseCertificate, fingerprintSha1 }] =
-    await Promise.all([
-      import('../sign/sign-payload.js'),
-      import('../oidc/get-token.js'),
-      import('../sign/local-signer.js'),
-      import('../sign/credential.js'),
-      import('../sign/agent-signer.js'),
-      import('../x509/certificate.js'),
-    ]);
+  // With a warm agent no token and no local credential are needed: load those only on demand.
+  const [{ signPayload }, { agentSigner }, { parseCertificate, fingerprintSha1 }] = await Promise.all([
+    import('../sign/sign-payload.js'),
+    import('../sign/agent-signer.js'),
+    import('../x509/certificate.js'),
+  ]);
   const say = (l: string) => term.say(l);
   const { trustForConfig } = await import('../trust/load.js');
   const loadedTrust = trustForConfig(config, io.env);
   for (const w of loadedTrust.warnings) say(`gitseal: warning: ${w}`);
   const trust = loadedTrust.root;
-  const tokenSource = () => getIdentityToken(config, { env: io.env, say, terminal: term.isTty });
+  const tokenSource = async () => (await import('../oidc/get-token.js')).getIdentityToken(config, { env: io.env, say, terminal: term.isTty });
   const signer =
     config.agent === 'off'
       ? undefined
@@ -104,7 +101,10 @@ async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term:
           repo: io.cwd,
           say,
           getToken: tokenSource,
-          local: async (getToken) => localSigner(await obtainCredential(config, { getToken, fetch: io.fetch, now: io.now, env: io.env, say, trust }), io.now),
+          local: async (getToken) => {
+            const [{ localSigner }, { obtainCredential }] = await Promise.all([import('../sign/local-signer.js'), import('../sign/credential.js')]);
+            return localSigner(await obtainCredential(config, { getToken, fetch: io.fetch, now: io.now, env: io.env, say, trust }), io.now);
+          },
         });
   const result = await signPayload(payload, { config, signer, tokenSource, now: io.now, ui: term, fetch: io.fetch, env: io.env, trust });
 

@@ -3,7 +3,7 @@
  * prints the JWT on stdout (buildkite.com/docs/agent/v3/cli-oidc). Spawned with
  * an argv array, never through a shell.
  */
-import { spawn } from 'node:child_process';
+import type { spawn as SpawnFn } from 'node:child_process';
 import { GitsealError } from '../errors.js';
 import { redactTokens } from './jwt.js';
 
@@ -15,6 +15,8 @@ export function buildkiteApplies(env: NodeJS.ProcessEnv): boolean {
 }
 
 export function buildkiteToken(env: NodeJS.ProcessEnv, audience: string): Promise<string> {
+  // Loaded here, not at the top: every signature imports this module, few run in Buildkite.
+  const { spawn } = process.getBuiltinModule('node:child_process') as { spawn: typeof SpawnFn };
   return new Promise((resolve, reject) => {
     const child = spawn('buildkite-agent', ['oidc', 'request-token', '--audience', audience], {
       env,
