@@ -46,7 +46,9 @@ const common = {
 };
 
 // Modules inlined into dist/main.js when imported dynamically; other dynamic imports stay lazy.
-const HOT = /[/\\]src[/\\](gpg|verify|trust|config|util|x509|git)[/\\]|[/\\]src[/\\]cms[/\\]parse\.ts$|[/\\]src[/\\]rekor[/\\](tle|body)\.ts$/;
+// git's --verify calls run dist/fast-verify.cjs, so main.js is mostly the signing entry: the
+// signing path is inlined too (one file instead of ~14 chunks: about -21 ms CPU per signature).
+const HOT = /[/\\]src[/\\](gpg|verify|trust|config|util|x509|git|sign|fulcio|tsa)[/\\]|[/\\]src[/\\]cms[/\\](parse|build)\.ts$|[/\\]src[/\\]rekor[/\\](tle|body|client-v1|client-v2)\.ts$|[/\\]src[/\\]agent[/\\](client|protocol|paths|socket-probe)\.ts$|[/\\]src[/\\]oidc[/\\](get-token|jwt|github-actions|buildkite|token-file|terminal)\.ts$/;
 const ERRORS = join(src, 'errors.ts');
 const lazy = new Set();
 
