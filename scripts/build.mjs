@@ -29,7 +29,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // GITSEAL_OUTDIR: build elsewhere (tests check the bundle without touching dist/).
 const outdir = process.env.GITSEAL_OUTDIR ?? 'dist';
 const src = join(root, 'src');
-const candidates = ['src/cli/run.ts', 'src/sandbox/main.ts', 'src/agent/main.ts', 'src/lib.ts', 'src/verify/worker.ts'];
+const candidates = ['src/cli/run.ts', 'src/sandbox/main.ts', 'src/agent/main.ts', 'src/lib.ts', 'src/verify/worker.ts', 'src/sign/sign-payload.ts', 'src/sign/agent-signer.ts', 'src/sign/credential.ts', 'src/sign/local-signer.ts', 'src/oidc/get-token.ts'];
+// (the signing modules are entries of their own too: dist/fast-verify.cjs names them behind import(), and the agent loads them)
 
 const common = {
   absWorkingDir: root,

@@ -30,14 +30,16 @@ describe('dist/main.js, the entry git spawns per signature', () => {
     for (const s of statics) expect(s === './errors.js' || s.startsWith('node:'), s).toBe(true);
   });
 
-  it('keeps the CLI and signing code lazy, as files that exist', () => {
+  it('keeps the CLI and interactive login lazy, as files that exist; the sign and verify paths are inside', () => {
     const { dynamics } = imports(main);
     expect(dynamics).toContain('./cli/run.js');
-    expect(dynamics.some((d) => d.startsWith('./sign/'))).toBe(true);
+    expect(dynamics.some((d) => d.startsWith('./oidc/browser-flow'))).toBe(true);
     for (const d of dynamics) expect(existsSync(resolve(out, d)), d).toBe(true);
-    // The verify path itself is inside main.js, not behind another import.
+    // git's --verify calls run dist/fast-verify.cjs; main.js is the signing entry (one file, no chunks).
     expect(main).toContain('src/verify/pipeline.ts');
     expect(main).toContain('src/gpg/run.ts');
+    expect(main).toContain('src/sign/sign-payload.ts');
+    expect(dynamics.some((d) => d.startsWith('./sign/'))).toBe(false);
   });
 
   it('verifies a real gitsign signature from the built file', () => {
