@@ -38,11 +38,47 @@ export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID'>): 
   const execute = [oc.enableNonRepudiationChecks];
   if (isLoopbackHttp(issuerURL)) execute.push(oc.allowInsecureRequests);
   try {
-    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, oc.None(), { execute, timeout: 30 });
+    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, oc.None(), { execute, timeout: 30, [oc.customFetch]: limitedFetch });
+    // Every later request (JWKS, token, device endpoints) goes through the same limit.
+    config[oc.customFetch] = limitedFetch;
     return { oc, config, issuer: config.serverMetadata().issuer, clientID: cfg.clientID };
   } catch (e) {
+    if (e instanceof GitsealError) throw e;
+    const inner = e instanceof Error && e.cause instanceof GitsealError ? e.cause : undefined;
+    if (inner) throw inner;
     throw new GitsealError('OIDC', `cannot reach the OIDC issuer ${cfg.issuer}: ${oidcReason(e)}`, e);
   }
+}
+
+/** Largest answer accepted from an OIDC issuer (discovery, JWKS, tokens are a few KB). */
+export const MAX_OIDC_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * fetch for openid-client that refuses answers over MAX_OIDC_RESPONSE_BYTES, declared or
+ * streamed, so a hostile or broken issuer cannot make gitseal read without end.
+ */
+export async function limitedFetch(url: string, init: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  const tooLarge = () => new GitsealError('OIDC', `the OIDC issuer's answer from ${new URL(url).origin} is too large (over ${MAX_OIDC_RESPONSE_BYTES} bytes)`);
+  if (Number(res.headers.get('content-length') ?? 0) > MAX_OIDC_RESPONSE_BYTES) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body || [101, 204, 205, 304].includes(res.status)) return res;
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_OIDC_RESPONSE_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new Response(Buffer.concat(chunks), { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /** The ID token from a token response, with the claim checks repeated explicitly. */

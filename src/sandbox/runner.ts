@@ -227,6 +227,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     const since = new Date(Math.min(rekor.trust.validFrom.getTime(), ...fragment.certificateAuthorities.map((c) => Date.parse(c.validFor.start))));
     const trustedRoot = trustedRootJson(fragment, tlog);
     extra.addToTrustedRoot(trustedRoot);
+    floorValidityStarts(trustedRoot);
     const signingConfig = signingConfigJson(urls, since);
     extra.addToSigningConfig(signingConfig, since);
     writeFileAtomic(files.trustedRoot, JSON.stringify(trustedRoot, null, 2) + '\n');
@@ -269,4 +270,22 @@ async function discoverJwksUri(issuer: string): Promise<string> {
   const doc = (await res.json()) as { jwks_uri?: string };
   if (!res.ok || typeof doc.jwks_uri !== 'string') throw new GitsealError('OIDC', `the sandbox OpenID provider at ${issuer} has no usable discovery document`);
   return doc.jwks_uri;
+}
+
+/**
+ * Rekor's integrated time and RFC 3161 times are whole seconds, but the sandbox's keys
+ * are made at some millisecond: an entry logged in the same second as a key was made
+ * would fall "before" that key's validFor.start and fail. Publish starts floored to
+ * the second (the keys did exist then, within the second).
+ */
+function floorValidityStarts(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const n of node) floorValidityStarts(n);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  const vf = o.validFor as { start?: string } | undefined;
+  if (vf && typeof vf.start === 'string') vf.start = new Date(Math.floor(Date.parse(vf.start) / 1000) * 1000).toISOString();
+  for (const v of Object.values(o)) floorValidityStarts(v);
 }

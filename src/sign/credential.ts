@@ -37,8 +37,15 @@ export function checkSigningChain(chain: Buffer[], trust: TrustedRoot, now: Date
   if (spki && !leaf.spki.equals(spki)) throw new GitsealError('FULCIO', 'Fulcio returned a certificate for a different key');
   // A server clock slightly ahead of ours must not fail a certificate issued just now.
   const at = new Date(Math.max(now.getTime(), leaf.notBefore.getTime()));
-  const { certificates } = verifyChain(leaf, chain.slice(1), trust, at);
-  verifyEmbeddedSct(leaf, certificates[1], trust, at);
+  let certificates: ReturnType<typeof verifyChain>["certificates"];
+  try {
+    ({ certificates } = verifyChain(leaf, chain.slice(1), trust, at));
+    verifyEmbeddedSct(leaf, certificates[1], trust, at);
+  } catch (e) {
+    // Say which service handed us what: the chain came from Fulcio, not from the user.
+    if (e instanceof GitsealError) throw new GitsealError(e.code, `Fulcio returned a certificate that does not check out against the trusted root: ${e.message}`, e);
+    throw e;
+  }
   const identity = signerIdentity(leaf);
   if (!identity) throw new GitsealError('FULCIO', 'the Fulcio certificate names no identity (no e-mail or URI SAN)');
   return { identity, issuer: fulcioIssuer(leaf) ?? '', notBefore: leaf.notBefore, notAfter: leaf.notAfter };

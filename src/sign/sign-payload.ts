@@ -111,7 +111,13 @@ export async function signPayload(payload: Buffer, o: SignOptions): Promise<Sign
       }
       entry = await uploadHashedRekord({ rekorURL: cfg.rekorURL, digest, signature, leaf, fetch: o.fetch });
       // Check the entry as a verifier will: SET, inclusion proof, checkpoint, trusted log key.
-      const tlog = verifyTlogEntry(entry, canonicalBody(hashedRekordV001(digest, signature, leaf)), trust);
+      let tlog: ReturnType<typeof verifyTlogEntry>;
+      try {
+        tlog = verifyTlogEntry(entry, canonicalBody(hashedRekordV001(digest, signature, leaf)), trust);
+      } catch (e) {
+        if (e instanceof GitsealError) throw new GitsealError(e.code, `Rekor returned a log entry that does not verify against the trusted root: ${e.message}`, e);
+        throw e;
+      }
       loggedAt = tlog.integratedTime ?? new Date(Number(entry.integratedTime) * 1000);
     }
     if (loggedAt < leafCert.notBefore || loggedAt > leafCert.notAfter) {

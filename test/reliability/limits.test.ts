@@ -157,9 +157,8 @@ describe('service response bodies', () => {
     expect((err as GitsealError).message).toContain(new URL(hugeUrl).host);
   });
 
-  // Known defect (see report): src/oidc/client.ts hands openid-client no size-limited fetch, so an
-  // issuer's discovery/JWKS/token responses are read whole, however large (or endless).
-  it.fails('OIDC: the discovery document is size-limited like Fulcio/Rekor answers [known defect: no limit in src/oidc/client.ts]', { timeout: 60_000 }, async () => {
+  // src/oidc/client.ts hands openid-client a size-limited fetch (discovery, JWKS, token answers).
+  it('OIDC: the discovery document is size-limited like Fulcio/Rekor answers', { timeout: 60_000 }, async () => {
     const before = served;
     const cfg = { issuer: `${hugeUrl}/stream`, clientID: 'sigstore' };
     const { connect: oidcConnect } = await import('../../src/oidc/client.js');
