@@ -25,8 +25,13 @@ export interface HttpOptions {
   code: ErrorCode;
   /** Send through this `fetch` instead of node:http(s) (tests, embedding). */
   fetch?: FetchLike;
-  /** Per attempt; default 30 s. */
+  /** Per attempt; default 20 s. */
   timeoutMs?: number;
+  /**
+   * All attempts and waits together; default 45 s. git waits on the signing program with
+   * the commit message in hand: a hung service must end in a clear error, not minutes later.
+   */
+  totalTimeoutMs?: number;
   /** Retries after the first attempt; default 3. */
   retries?: number;
   /** First backoff step; default 500 ms (then 1 s, 2 s, … each ± jitter). */
@@ -294,27 +299,39 @@ export async function request(url: string, init: { method: string; headers?: Rec
   }
   const origin = target.origin;
   const req: RawRequest = { method: init.method, headers: { accept: 'application/json', ...init.headers }, body: init.body };
+  const perAttempt = o.timeoutMs ?? 20_000;
+  const deadline = Date.now() + Math.max(o.totalTimeoutMs ?? 45_000, perAttempt);
+  const giveUp = (e: TransportError): never => {
+    if (e.kind === 'cut-short') throw new GitsealError(o.code, `${o.service}: the response from ${origin} was cut short (${e.detail})`, e);
+    throw new GitsealError(o.code, `${o.service}: cannot reach ${origin} (${e.detail})`, e);
+  };
   for (let attempt = 0; ; attempt++) {
     let reason: string;
     let wait: number | undefined;
+    let last: { response: HttpResponse } | { error: TransportError };
     try {
-      const res = await transport(target, req, { timeoutMs: o.timeoutMs ?? 30_000, maxBytes });
+      const timeoutMs = Math.min(perAttempt, Math.max(1_000, deadline - Date.now()));
+      const res = await transport(target, req, { timeoutMs, maxBytes });
       const r: HttpResponse = { ...res, url };
       if (!RETRY_STATUS(res.status) || attempt >= retries) return r;
       reason = `HTTP ${res.status}`;
       wait = retryAfterMs(res.headers.get('retry-after'));
+      last = { response: r };
     } catch (e) {
       if (!(e instanceof TransportError)) throw e;
       if (e.kind === 'too-large') throw new GitsealError(o.code, `${o.service}: response too large (${e.detail})`, e);
-      if (attempt >= retries) {
-        if (e.kind === 'cut-short') throw new GitsealError(o.code, `${o.service}: the response from ${origin} was cut short (${e.detail})`, e);
-        throw new GitsealError(o.code, `${o.service}: cannot reach ${origin} (${e.detail})`, e);
-      }
+      if (attempt >= retries) giveUp(e);
       reason = e.kind === 'cut-short' ? `response cut short (${e.detail})` : e.detail;
+      last = { error: e as TransportError };
     }
     // Exponential backoff with ±50 % jitter so that many clients do not retry in step.
     const base = backoff * 2 ** attempt;
     const ms = Math.min(maxWait, wait ?? base * (0.5 + Math.random()));
+    // No time left for another attempt after this wait: report what we have now.
+    if (Date.now() + ms + 1_000 >= deadline) {
+      if ('response' in last) return last.response;
+      giveUp(last.error);
+    }
     o.onRetry?.(reason, ms);
     await sleep(ms);
   }

@@ -113,6 +113,16 @@ describe('node:http transport', () => {
     expect(e.message).toMatch(/^Test: cannot reach http:\/\/127\.0\.0\.1:\d+ \(timed out\)$/);
   });
 
+  it('stops retrying when the total time budget is spent, however many retries are allowed', async () => {
+    hits = 0;
+    route = () => {
+      /* never answer */
+    };
+    const e = await failure(request(`${base}/x`, { method: 'GET' }, opts({ retries: 20, timeoutMs: 300, totalTimeoutMs: 1_500 })));
+    expect(hits).toBeLessThanOrEqual(3); // bounded by the budget, not by the 21 attempts allowed
+    expect(e.message).toMatch(/^Test: cannot reach http:\/\/127\.0\.0\.1:\d+ \(timed out\)$/);
+  });
+
   it('reports a refused connection by its errno', async () => {
     const dead = createServer();
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
