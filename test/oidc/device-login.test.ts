@@ -7,7 +7,7 @@ import { startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/o
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';
-import { config, haveChromium, isolatedEnv, launchChromium, leakCheck } from './helpers.js';
+import { approveDevice, config, haveChromium, isolatedEnv, launchChromium, leakCheck } from './helpers.js';
 
 if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent, the device login test needs a real Chromium');
 
@@ -49,16 +49,7 @@ describe.skipIf(!haveChromium)('device login (RFC 8628) approved from a second b
     expect(code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
 
     // Someone on another device: open the URL, type the code, confirm, sign in.
-    const page = await browser.newPage();
-    await page.context().clearCookies();
-    await page.goto(uri);
-    await page.fill('input[name="user_code"]', code);
-    await page.click('#submit');
-    await page.waitForSelector('text=Confirm device');
-    await page.click('#submit');
-    await page.fill('#email', 'frank@example.test');
-    await page.click('#submit');
-    await page.waitForSelector('#done');
+    const page = await approveDevice(browser, uri, code, 'frank@example.test');
 
     const token = await pending;
     await page.close();

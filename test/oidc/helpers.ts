@@ -115,6 +115,24 @@ export async function signIn(page: Page, url: string, email: string): Promise<st
   return (await page.textContent('#result')) ?? '';
 }
 
+/**
+ * What a person does with a device code (RFC 8628 §3.3) on another device: open the
+ * verification URL, type the code, confirm, sign in; returns the page (still open).
+ */
+export async function approveDevice(browser: BrowserContext, uri: string, code: string, email: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.context().clearCookies();
+  await page.goto(uri);
+  await page.fill('input[name="user_code"]', code);
+  await page.click('#submit');
+  await page.waitForSelector('text=Confirm device');
+  await page.click('#submit');
+  await page.fill('#email', email);
+  await page.click('#submit');
+  await page.waitForSelector('#done');
+  return page;
+}
+
 /** Every place a token could leak to, as one string to grep. */
 export function leakCheck(haystack: string, token: string): void {
   const [, payload, signature] = token.split('.');

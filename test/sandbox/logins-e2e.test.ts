@@ -13,7 +13,7 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, Sandbox } from '../cli/helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
-import { capturingOpener, haveChromium, launchChromium, signIn } from '../oidc/helpers.js';
+import { approveDevice, capturingOpener, haveChromium, launchChromium, signIn } from '../oidc/helpers.js';
 
 if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent; the end-to-end login test needs a real Chromium');
 
@@ -74,16 +74,7 @@ describe.skipIf(!haveChromium)('sandbox as a child process: browser and device l
     const [, uri, code] = m!;
     expect(uri).toBe(`${sigstore.issuer}/device`);
 
-    const page = await browser.newPage();
-    await page.context().clearCookies();
-    await page.goto(uri);
-    await page.fill('input[name="user_code"]', code);
-    await page.click('#submit');
-    await page.waitForSelector('text=Confirm device');
-    await page.click('#submit');
-    await page.fill('#email', 'frank@example.test');
-    await page.click('#submit');
-    await page.close();
+    await (await approveDevice(browser, uri, code, 'frank@example.test')).close();
 
     expect(await done, out).toBe(0);
     expect(out).toMatch(/logged in as frank@example\.test/);
