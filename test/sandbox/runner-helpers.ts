@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PUBLIC_GOOD, type GitsealConfig } from '../../src/config/types.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SANDBOX_BIN = join(ROOT, 'bin', 'gitseal-sandbox');
@@ -55,4 +56,23 @@ export async function stopSandboxProcess(dir: string, p: SandboxProcess | undefi
   });
   if (status !== 0) p.child.kill('SIGTERM');
   await p.exited;
+}
+
+/** A gitseal configuration that signs against a running sandbox (Rekor v1 unless overridden). */
+export function sandboxConfig(p: SandboxProcess, dir: string, over: Partial<GitsealConfig> = {}): GitsealConfig {
+  const urls = p.info.urls;
+  return {
+    ...PUBLIC_GOOD,
+    fulcioURL: urls.fulcio,
+    rekorURL: urls.rekor,
+    issuer: urls.oidc,
+    rekorVersion: 1,
+    tokenProvider: 'env',
+    trustedRoot: join(dir, 'trusted_root.json'),
+    offline: true,
+    matchCommitter: false,
+    agent: 'off',
+    sources: {},
+    ...over,
+  };
 }

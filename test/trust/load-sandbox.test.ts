@@ -12,14 +12,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PUBLIC_GOOD, type GitsealConfig } from '../../src/config/types.js';
 import { toIdentityToken } from '../../src/oidc/get-token.js';
 import { openCa } from '../../src/sandbox/fulcio/ca.js';
 import { signPayload, type SignResult } from '../../src/sign/sign-payload.js';
 import { loadTrustedRoot } from '../../src/trust/load.js';
 import { encodePem } from '../../src/util/pem.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
-import { ROOT, sandboxCli, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
+import { ROOT, sandboxCli, sandboxConfig, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
 
 let dir: string;
 let files: string;
@@ -43,20 +42,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'gitseal-trustload-sb-'));
   files = mkdtempSync(join(tmpdir(), 'gitseal-trustload-files-'));
   sandbox = await startSandboxProcess(dir);
-  const info = sandbox.info;
-  const config: GitsealConfig = {
-    ...PUBLIC_GOOD,
-    fulcioURL: info.urls.fulcio,
-    rekorURL: info.urls.rekor,
-    issuer: info.urls.oidc,
-    rekorVersion: 1,
-    tokenProvider: 'env',
-    trustedRoot: join(dir, 'trusted_root.json'),
-    offline: true,
-    matchCommitter: false,
-    agent: 'off',
-    sources: {},
-  };
+  const config = sandboxConfig(sandbox, dir);
   const token = sandboxCli(['token', '--dir', dir, '--email', EMAIL]);
   if (token.status !== 0) throw new Error(`token: ${token.stderr}`);
   signed = await signPayload(payload, { config, tokenSource: async () => toIdentityToken(token.stdout.trim(), 'sandbox'), ui: { say: () => {} }, env: {} });

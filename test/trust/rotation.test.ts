@@ -9,12 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PUBLIC_GOOD, type GitsealConfig } from '../../src/config/types.js';
 import { toIdentityToken } from '../../src/oidc/get-token.js';
 import { signPayload, type SignResult } from '../../src/sign/sign-payload.js';
 import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
-import { sandboxCli, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
+import { sandboxCli, sandboxConfig, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
 
 let dir: string;
 let sandbox: SandboxProcess | undefined;
@@ -23,20 +22,7 @@ const payload = (n: string) =>
   Buffer.from(`tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor Dev <dev@example.test> 1700000000 +0000\ncommitter Dev <dev@example.test> 1700000000 +0000\n\n${n}\n`);
 
 async function signNow(body: Buffer): Promise<SignResult> {
-  const info = sandbox!.info;
-  const config: GitsealConfig = {
-    ...PUBLIC_GOOD,
-    fulcioURL: info.urls.fulcio,
-    rekorURL: info.urls.rekor,
-    issuer: info.urls.oidc,
-    rekorVersion: 1,
-    tokenProvider: 'env',
-    trustedRoot: join(dir, 'trusted_root.json'),
-    offline: true,
-    matchCommitter: false,
-    agent: 'off',
-    sources: {},
-  };
+  const config = sandboxConfig(sandbox!, dir);
   const token = sandboxCli(['token', '--dir', dir, '--email', 'rotation@example.test']);
   if (token.status !== 0) throw new Error(`token: ${token.stderr}`);
   return signPayload(body, { config, tokenSource: async () => toIdentityToken(token.stdout.trim(), 'sandbox'), ui: { say: () => {} }, env: {} });

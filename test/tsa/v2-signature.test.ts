@@ -14,7 +14,6 @@ import { TrustedRoot as TrustedRootProto } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleSignedData, buildSignedAttributes } from '../../src/cms/build.js';
-import { PUBLIC_GOOD, type GitsealConfig } from '../../src/config/types.js';
 import { toIdentityToken } from '../../src/oidc/get-token.js';
 import { witnessV2, type WitnessV2Result } from '../../src/rekor/client-v2.js';
 import { encodeTle } from '../../src/rekor/tle.js';
@@ -24,7 +23,7 @@ import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root
 import { der } from '../../src/util/der.js';
 import { encodePem } from '../../src/util/pem.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
-import { sandboxCli, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
+import { sandboxCli, sandboxConfig, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
 
 let dir: string;
 let sandbox: SandboxProcess | undefined;
@@ -43,20 +42,7 @@ let made: Made;
 /** What src/sign/sign-payload.ts does for rekorVersion 2, step by step. */
 async function signV2(body: Buffer, opts: { tst?: boolean } = {}): Promise<Made> {
   const info = sandbox!.info;
-  const config: GitsealConfig = {
-    ...PUBLIC_GOOD,
-    fulcioURL: info.urls.fulcio,
-    rekorURL: info.urls.rekorV2,
-    issuer: info.urls.oidc,
-    rekorVersion: 2,
-    timestampServerURL: info.urls.tsa,
-    tokenProvider: 'env',
-    trustedRoot: join(dir, 'trusted_root.json'),
-    offline: true,
-    matchCommitter: false,
-    agent: 'off',
-    sources: {},
-  };
+  const config = sandboxConfig(sandbox!, dir, { rekorURL: info.urls.rekorV2, rekorVersion: 2, timestampServerURL: info.urls.tsa });
   const jwt = sandboxCli(['token', '--dir', dir, '--email', 'v2@example.test']);
   if (jwt.status !== 0) throw new Error(jwt.stderr);
   const cred = await obtainCredential(config, { getToken: async () => toIdentityToken(jwt.stdout.trim(), 'sandbox'), trust, env: {} });
