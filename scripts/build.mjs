@@ -18,6 +18,9 @@
 //    scripts/bench/latest.md). A cache V8 rejects (another Node) only costs time.
 //    The Rekor search client is inlined too: verify is online by default and
 //    loads it on every call.
+// 4. dist/fast-sign.cjs (+ .cache): the signing call with a running agent
+//    (src/main-fast-sign.ts), the same way. When it steps aside after reading
+//    stdin, bin/gitseal hands the payload to dist/gpg/run.js (an entry of build 2).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -29,7 +32,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // GITSEAL_OUTDIR: build elsewhere (tests check the bundle without touching dist/).
 const outdir = process.env.GITSEAL_OUTDIR ?? 'dist';
 const src = join(root, 'src');
-const candidates = ['src/cli/run.ts', 'src/sandbox/main.ts', 'src/agent/main.ts', 'src/lib.ts', 'src/verify/worker.ts', 'src/sign/sign-payload.ts', 'src/sign/agent-signer.ts', 'src/sign/credential.ts', 'src/sign/local-signer.ts', 'src/oidc/get-token.ts'];
+const candidates = ['src/cli/run.ts', 'src/sandbox/main.ts', 'src/agent/main.ts', 'src/lib.ts', 'src/verify/worker.ts', 'src/sign/sign-payload.ts', 'src/sign/agent-signer.ts', 'src/sign/credential.ts', 'src/sign/local-signer.ts', 'src/oidc/get-token.ts', 'src/gpg/run.ts'];
 // (the signing modules are entries of their own too: dist/fast-verify.cjs names them behind import(), and the agent loads them)
 
 const common = {
@@ -79,30 +82,35 @@ await build({ ...common, entryPoints: ['src/main.ts'], outdir: tmpDir, splitting
 const entryPoints = [...new Set([...candidates.filter((f) => existsSync(join(root, f))), ...lazy])];
 await build({ ...common, entryPoints, outdir: tmpDir, splitting: true });
 await buildFastVerify();
+await buildFastSign();
 const oldDir = `${finalDir}.old-${process.pid}`;
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(tmpDir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });
 
-async function buildFastVerify() {
-  // Verify-only: everything the verify call reaches is inlined; signing (never
-  // reached from here) stays behind import(), which fails closed inside node:vm.
-  const FAST = /[/\\]src[/\\](gpg|verify|trust|config|util|x509|git)[/\\]|[/\\]src[/\\]cms[/\\]parse\.ts$|[/\\]src[/\\]rekor[/\\](tle|body|search)\.ts$/;
+/**
+ * One fast entry: `entry` bundled as ONE CommonJS function expression into dist/<name>.cjs, with
+ * the V8 code cache of exactly that text beside it. `inline` says which dynamically imported
+ * modules are inlined; every other import() stays external (it fails closed inside node:vm, so
+ * the entry must never reach one). `train` is code run in a fresh node against the loaded bundle
+ * (`mod.exports`) before the cache is written, so that the functions a real call runs are in it.
+ */
+async function buildFast({ name, entry, inline, train, input }) {
   const fastPlugin = {
-    name: 'gitseal-fast-verify',
+    name: `gitseal-${name}`,
     setup(b) {
       b.onResolve({ filter: /^\.\.?\// }, async (a) => {
         if (a.pluginData?.inner || a.kind !== 'dynamic-import') return undefined;
         const r = await b.resolve(a.path, { kind: a.kind, resolveDir: a.resolveDir, importer: a.importer, pluginData: { inner: true } });
-        if (r.errors.length > 0 || FAST.test(r.path)) return r.errors.length > 0 ? { errors: r.errors } : undefined;
+        if (r.errors.length > 0 || inline.test(r.path)) return r.errors.length > 0 ? { errors: r.errors } : undefined;
         return { path: './' + relative(src, r.path).replace(/\\/g, '/').replace(/\.ts$/, '.js'), external: true };
       });
     },
   };
-  const out = join(tmpDir, 'fast-verify.cjs');
+  const out = join(tmpDir, `${name}.cjs`);
   const r = await build({
     ...common,
-    entryPoints: ['src/main-fast-verify.ts'],
+    entryPoints: [entry],
     outfile: out,
     format: 'cjs',
     splitting: false,
@@ -115,13 +123,12 @@ async function buildFastVerify() {
   });
   for (const o of Object.values(r.metafile.outputs)) {
     for (const i of o.imports) {
-      if (i.kind === 'require-call' && !i.path.startsWith('node:')) throw new Error(`fast-verify.cjs must load only node: built-ins, not ${i.path}`);
+      if (i.kind === 'require-call' && !i.path.startsWith('node:')) throw new Error(`${name}.cjs must load only node: built-ins, not ${i.path}`);
     }
   }
   // The code cache comes from a fresh node (no NODE_OPTIONS: V8 rejects a cache made under other
-  // flags), after one real verification (scripts/code-cache/README.md), so that the functions the
-  // call runs are in it. Detached: no controlling terminal, so nothing reaches /dev/tty.
-  const sample = join(root, 'scripts', 'code-cache');
+  // flags), after the training run, so that the functions a call runs are in it. Detached: no
+  // controlling terminal, so nothing reaches /dev/tty.
   const home = mkdtempSync(join(tmpdir(), 'gitseal-code-cache-'));
   const env = { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: join(home, 'none'), LANG: 'C' };
   const mk = spawnSync(
@@ -129,31 +136,69 @@ async function buildFastVerify() {
     [
       '-e',
       `const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path');
-       const [f, sig, name] = process.argv.slice(1);
+       const [f, name] = process.argv.slice(1);
        const s = new vm.Script(fs.readFileSync(f, 'utf8'), { filename: name });
        const mod = { exports: {} };
        s.runInThisContext().call(mod.exports, mod.exports, require, mod, name, path.dirname(name));
        const write = () => fs.writeFileSync(f + '.cache', s.createCachedData());
-       if (!fs.existsSync(sig)) write();
-       else mod.exports.runFastVerify(['--status-fd=1', '--verify', sig, '-']).then((code) => {
-         if (code !== 0) { process.stderr.write('build: the code-cache sample did not verify (exit ' + code + ')\\n'); process.exitCode = 1; }
-         write();
-       });`,
+       Promise.resolve().then(async () => { ${train} }).then(write, (e) => { process.stderr.write('build: code-cache training: ' + e.message + '\\n'); process.exitCode = 1; write(); });`,
       out,
-      join(sample, 'sample.sig.pem'),
       // The name bin/gitseal compiles it under (stack traces show it).
-      join(finalDir, 'fast-verify.cjs'),
+      join(finalDir, `${name}.cjs`),
     ],
-    {
-      env,
-      cwd: home,
-      detached: true,
-      input: existsSync(join(sample, 'sample.payload')) ? readFileSync(join(sample, 'sample.payload')) : '',
-      stdio: ['pipe', 'ignore', 'pipe'],
-    },
+    { env, cwd: home, detached: true, input: input ?? '', stdio: ['pipe', 'ignore', 'pipe'] },
   );
   rmSync(home, { recursive: true, force: true });
-  // A sample that no longer verifies only makes a smaller cache; a missing cache fails the build.
-  if (mk.status !== 0) process.stderr.write(`build: warning: code-cache training: ${mk.stderr}`);
-  if (!existsSync(out + '.cache')) throw new Error('could not write the code cache of fast-verify.cjs');
+  // A training run that fails only makes a smaller cache; a missing cache fails the build.
+  if (mk.status !== 0) process.stderr.write(`build: warning: ${name} code-cache training: ${mk.stderr}`);
+  if (!existsSync(out + '.cache')) throw new Error(`could not write the code cache of ${name}.cjs`);
+}
+
+async function buildFastVerify() {
+  // Verify-only: everything the verify call reaches is inlined; signing (never reached from
+  // here) stays behind import(). Trained on one real verification (scripts/code-cache/README.md).
+  const sample = join(root, 'scripts', 'code-cache');
+  const sig = join(sample, 'sample.sig.pem');
+  await buildFast({
+    name: 'fast-verify',
+    entry: 'src/main-fast-verify.ts',
+    inline: /[/\\]src[/\\](gpg|verify|trust|config|util|x509|git)[/\\]|[/\\]src[/\\]cms[/\\]parse\.ts$|[/\\]src[/\\]rekor[/\\](tle|body|search)\.ts$/,
+    input: existsSync(join(sample, 'sample.payload')) ? readFileSync(join(sample, 'sample.payload')) : '',
+    train: `if (fs.existsSync(${JSON.stringify(sig)})) {
+        const code = await mod.exports.runFastVerify(['--status-fd=1', '--verify', ${JSON.stringify(sig)}, '-']);
+        if (code !== 0) throw new Error('the code-cache sample did not verify (exit ' + code + ')');
+      }`,
+  });
+}
+
+async function buildFastSign() {
+  // The signing call with a running agent (src/main-fast-sign.ts): args, config, the agent
+  // protocol. Trained on a real call against a throwaway socket in the training process whose
+  // "agent" answers ABORTED, which runs request, framing, answer parsing and error output
+  // (nothing reaches a terminal: the process is detached).
+  await buildFast({
+    name: 'fast-sign',
+    entry: 'src/main-fast-sign.ts',
+    inline: /^$/,
+    input: 'tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@example.com> 0 +0000\ncommitter a <a@example.com> 0 +0000\n\ncode cache\n',
+    train: `const net = require('node:net');
+      const sock = path.join(process.cwd(), 'agent.sock');
+      const srv = net.createServer((c) => {
+        let buf = Buffer.alloc(0);
+        c.on('data', (d) => {
+          buf = Buffer.concat([buf, d]);
+          if (buf.length < 4 || buf.length < 4 + buf.readUInt32BE(0)) return;
+          const req = JSON.parse(buf.subarray(4, 4 + buf.readUInt32BE(0)).toString());
+          const body = Buffer.from(JSON.stringify({ v: 1, id: req.id, error: { code: 'ABORTED', message: 'code-cache training' } }));
+          const head = Buffer.alloc(4);
+          head.writeUInt32BE(body.length);
+          c.end(Buffer.concat([head, body]));
+        });
+      });
+      await new Promise((r) => srv.listen(sock, r));
+      const env = { ...process.env, GITSEAL_AGENT_SOCK: sock, SIGSTORE_ID_TOKEN: 'training.not.a-token' };
+      const code = await mod.exports.runFastSign(['--status-fd=2', '-bsau', 'a@example.com'], { env, write: () => {}, ttyPath: '/nonexistent' });
+      srv.close();
+      if (code !== 1) throw new Error('the training call did not reach the agent (' + JSON.stringify(code) + ')');`,
+  });
 }

@@ -97,6 +97,9 @@ try {
     res.signed.push(measure('git', ['commit', '-q', '-S', '--allow-empty', '-m', `s${i}`], o));
     res.bsau.push(measure(process.execPath, [gitseal, '--status-fd=2', '-bsau', 'bench'], { ...o, input: payload }));
   }
+  // The measured commits must be real signatures: check the last one as git does.
+  const last = g(['verify-commit', 'HEAD']);
+  if (last.status !== 0) throw new Error(`the last measured commit does not verify: ${last.stderr}`);
   const m = Object.fromEntries(Object.entries(res).map(([k, v]) => [k, { wall: median(v.map((x) => x.wall)), cpu: median(v.map((x) => x.cpu)) }]));
   const extraWall = m.signed.wall - m.unsigned.wall;
   const extraCpu = m.signed.cpu - m.unsigned.cpu;

@@ -15,12 +15,15 @@ import { agentLogPath, agentSocketPath, checkPrivateDir, ensurePrivateDir } from
 import {
   type AgentError,
   type AgentRequest,
+  type PayloadSignResult,
+  type SignPayloadRequest,
   type SignRequest,
   type SignResult,
   type StatusResult,
   FrameReader,
   decodeFrameJson,
   encodeFrame,
+  parsePayloadSignResult,
   parseResponse,
   parseSignResult,
   parseStatusResult,
@@ -96,6 +99,20 @@ export async function agentSign(socketPath: string, fields: Omit<SignRequest, 'v
   if (r.error) throw new AgentRefusedError(r.error);
   try {
     return parseSignResult(r.result);
+  } catch (e) {
+    throw new AgentUnavailableError(`the agent sent a malformed signature: ${describeError(e)}`, e);
+  }
+}
+
+/**
+ * Ask the agent for a whole signature (protocol.ts, signPayload). Throws AgentRefusedError
+ * (NEED_TOKEN, ABORTED, …) or AgentUnavailableError.
+ */
+export async function agentSignPayload(socketPath: string, fields: Omit<SignPayloadRequest, 'v' | 'id' | 'op'>, timeoutMs?: number): Promise<PayloadSignResult> {
+  const r = await agentRequest(socketPath, { v: 1, id: nextId++, op: 'signPayload', ...fields }, timeoutMs);
+  if (r.error) throw new AgentRefusedError(r.error);
+  try {
+    return parsePayloadSignResult(r.result);
   } catch (e) {
     throw new AgentUnavailableError(`the agent sent a malformed signature: ${describeError(e)}`, e);
   }

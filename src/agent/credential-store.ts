@@ -14,6 +14,12 @@ import { type AgentConfig, type IdentityKey, identityKeyString } from './protoco
 export interface ObtainInput {
   config: AgentConfig;
   token: IdentityToken;
+  /**
+   * The client's trust sources (signPayload): its trust variables and gitsign.fulcioRoot, so
+   * the new chain is checked against the root the client verifies with. Absent (sign): the
+   * agent's own environment.
+   */
+  trust?: { env: Record<string, string>; fulcioRoot?: string };
 }
 
 export interface StoreDeps {
@@ -62,7 +68,7 @@ export class CredentialStore {
    * one obtained with `rawToken` (if given) or the remembered token. Throws NeedTokenError when
    * none of these exist.
    */
-  async get(identity: IdentityKey, config: AgentConfig, rawToken?: string): Promise<Credential> {
+  async get(identity: IdentityKey, config: AgentConfig, rawToken?: string, trust?: ObtainInput['trust']): Promise<Credential> {
     const key = identityKeyString(identity);
     let e = this.entries.get(key);
     if (!e) {
@@ -84,7 +90,7 @@ export class CredentialStore {
     const used = token;
     const p = (async () => {
       try {
-        const c = await this.deps.obtain({ config, token: used });
+        const c = await this.deps.obtain({ config, token: used, trust });
         if (!this.usable(c)) throw new GitsealError('FULCIO', 'Fulcio returned a certificate that is already (nearly) expired');
         entry.credential = c;
         entry.token = used;

@@ -5,6 +5,7 @@
 import type { GitsealConfig } from '../config/types.js';
 import { obtainCredential } from '../sign/credential.js';
 import type { Credential, IdentityToken } from '../sign/types.js';
+import type { ObtainInput } from './credential-store.js';
 import type { AgentConfig } from './protocol.js';
 
 /** A full GitsealConfig from the subset a client sends; the agent itself never uses an agent. */
@@ -27,7 +28,11 @@ export function configFromAgentConfig(c: AgentConfig): GitsealConfig {
   };
 }
 
-/** One Fulcio certificate for the token's identity, chain and SCT checked against the trusted root. */
-export function obtainAgentCredential(config: AgentConfig, token: IdentityToken, env: NodeJS.ProcessEnv = process.env): Promise<Credential> {
-  return obtainCredential(configFromAgentConfig(config), { getToken: async () => token, env });
+/**
+ * One Fulcio certificate for the token's identity, chain and SCT checked against the trusted
+ * root: the client's (`trust`, from a signPayload request), else the agent's environment's.
+ */
+export function obtainAgentCredential(config: AgentConfig, token: IdentityToken, trust?: ObtainInput['trust']): Promise<Credential> {
+  const full = { ...configFromAgentConfig(config), fulcioRoot: trust?.fulcioRoot };
+  return obtainCredential(full, { getToken: async () => token, env: trust?.env ?? process.env });
 }

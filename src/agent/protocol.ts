@@ -5,10 +5,19 @@
  * one object. Every message carries `v: 1` and the request `id` it belongs to.
  *
  * Requests (client → agent):
- *   sign   { identity, config, signedAttrs (base64 DER SET ≤ 64 KiB), repo, token? }
+ *   sign        { identity, config, signedAttrs (base64 DER SET ≤ 64 KiB), repo, token? }
+ *   signPayload { identity, config, signing, trustEnv, payload (base64 ≤ 512 KiB), repo, token? }
  *   status {}
  *   stop   {}
  * Responses (agent → client): `{ v, id, result }` or `{ v, id, error: { code, message } }`.
+ *
+ * `signPayload` is the whole signature: the agent builds the signed attributes, signs, logs the
+ * signature to Rekor (and the TSA), checks the entry against the trusted root the client names
+ * (`config.trustedRoot`, `signing.fulcioRoot` and the trust variables of the client's
+ * environment in `trustEnv`) and answers with the PEM CMS and what git's SIG_CREATED line needs.
+ * A warm agent has its HTTP connections, code and trusted root ready, so git's per-commit
+ * process does no cryptography and no network I/O at all (issue "Speed", P3). The answer
+ * carries no key material either.
  *
  * Design rule: no operation returns key material, and the validators below reject every field
  * they do not know, so a response that carried a key (or anything else) would not parse. The
@@ -24,6 +33,10 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME = 1024 * 1024;
 /** Upper bound of the DER signed attributes a client may ask the agent to sign. */
 export const MAX_SIGNED_ATTRS = 64 * 1024;
+/** Upper bound of a payload sent with signPayload (larger ones are signed by the client's own path). */
+export const MAX_PAYLOAD = 512 * 1024;
+/** Upper bound of the PEM a signPayload answer may carry. */
+export const MAX_PEM = 256 * 1024;
 /** Upper bound of any string field that is not base64 payload (URLs, paths, e-mails, ids). */
 export const MAX_STRING = 4096;
 /** An OIDC token forwarded to the agent (a JWT; same bound as src/oidc/jwt.ts). */
@@ -77,7 +90,59 @@ export interface StopRequest {
   id: number;
   op: 'stop';
 }
-export type AgentRequest = SignRequest | StatusRequest | StopRequest;
+/** What a whole signature needs beyond AgentConfig: src/sign/sign-payload.ts's options. */
+export interface PayloadSigning {
+  rekorVersion: 1 | 2;
+  timestampServerURL?: string;
+  matchCommitter: boolean;
+  /** gitsign.fulcioRoot / gitseal.fulcioRoot, absolute. */
+  fulcioRoot?: string;
+}
+
+/** The environment variables the trusted root is chosen by (src/trust/load.ts), paths absolute. */
+export const TRUST_ENV_NAMES = [
+  'GITSEAL_TRUSTED_ROOT',
+  'GITSIGN_FULCIO_ROOT',
+  'SIGSTORE_FULCIO_ROOT',
+  'SIGSTORE_ROOT_FILE',
+  'SIGSTORE_REKOR_PUBLIC_KEY',
+  'SIGSTORE_CT_LOG_PUBLIC_KEY_FILE',
+  'SIGSTORE_TSA_CERTIFICATE_FILE',
+  'TUF_ROOT',
+  'XDG_CACHE_HOME',
+  'HOME',
+] as const;
+
+export interface SignPayloadRequest {
+  v: 1;
+  id: number;
+  op: 'signPayload';
+  identity: IdentityKey;
+  config: AgentConfig;
+  signing: PayloadSigning;
+  trustEnv: Record<string, string>;
+  /** The bytes git asked to sign (commit or tag object without its signature). */
+  payload: Buffer;
+  repo: string;
+  token?: string;
+}
+
+/** A finished signature: what `git commit -S` reads from the signing program. */
+export interface PayloadSignResult {
+  /** `-----BEGIN SIGNED MESSAGE-----` armour. */
+  pem: string;
+  /** SIG_CREATED: OpenPGP public-key and hash algorithm numbers, signing time (s), leaf SHA-1. */
+  pk: number;
+  hash: number;
+  time: number;
+  fingerprint: string;
+  logIndex: string;
+  rekorURL: string;
+  /** Trusted-root warnings a person should see (ignored variables, a damaged TUF cache). */
+  warnings: string[];
+}
+
+export type AgentRequest = SignRequest | SignPayloadRequest | StatusRequest | StopRequest;
 
 export interface SignResult {
   /** ECDSA-P256-SHA256 signature, DER (RFC 3279 §2.2.3 Ecdsa-Sig-Value). */
@@ -109,8 +174,14 @@ export interface StopResult {
  * certificate and no usable token for this identity, and the client (which owns the terminal)
  * should obtain one and ask again.
  */
-export type AgentErrorCode = 'NEED_TOKEN' | 'BAD_REQUEST' | 'VERSION' | 'TOO_LARGE' | 'BUSY' | 'FAILED' | 'INTERNAL';
-const ERROR_CODES: readonly AgentErrorCode[] = ['NEED_TOKEN', 'BAD_REQUEST', 'VERSION', 'TOO_LARGE', 'BUSY', 'FAILED', 'INTERNAL'];
+export type AgentErrorCode = 'NEED_TOKEN' | 'BAD_REQUEST' | 'VERSION' | 'TOO_LARGE' | 'BUSY' | 'FAILED' | 'ABORTED' | 'INTERNAL';
+const ERROR_CODES: readonly AgentErrorCode[] = ['NEED_TOKEN', 'BAD_REQUEST', 'VERSION', 'TOO_LARGE', 'BUSY', 'FAILED', 'ABORTED', 'INTERNAL'];
+/**
+ * ABORTED (signPayload only): the key signed, but the signature could not be completed — Rekor
+ * or the TSA failed, the entry did not verify, the identity broke gitseal.matchCommitter. The
+ * same would happen anywhere else, so the client reports it (one line, exit 1) and does not
+ * retry with a local credential. Every other error lets the client fall back to its own path.
+ */
 
 export interface AgentError {
   code: AgentErrorCode;
@@ -228,6 +299,7 @@ export function decodeBase64Strict(s: unknown, what: string, maxBytes: number, i
   if (!B64.test(s)) throw new ProtocolError('BAD_REQUEST', `${what} is not canonical base64`, id);
   const b = Buffer.from(s, 'base64');
   if (b.toString('base64') !== s) throw new ProtocolError('BAD_REQUEST', `${what} is not canonical base64`, id);
+  if (b.length > maxBytes) throw new ProtocolError('TOO_LARGE', `${what} is larger than ${maxBytes} bytes`, id);
   return b;
 }
 
@@ -267,6 +339,43 @@ function parseConfig(v: unknown, id: number): AgentConfig {
   };
 }
 
+/**
+ * The identity key must describe the config it comes with, or a client could file a credential
+ * for one Fulcio/issuer under another's key.
+ */
+function checkIdentityMatches(identity: IdentityKey, config: AgentConfig, id: number): void {
+  if (
+    identity.fulcioURL !== config.fulcioURL ||
+    identity.issuer !== config.issuer ||
+    identity.clientID !== config.clientID ||
+    identity.connectorID !== config.connectorID ||
+    identity.email !== config.userEmail
+  ) {
+    throw new ProtocolError('BAD_REQUEST', 'sign: identity does not match config', id);
+  }
+}
+
+function parseSigning(v: unknown, id: number): PayloadSigning {
+  const o = obj(v, 'signPayload.signing', id);
+  onlyKeys(o, ['rekorVersion', 'timestampServerURL', 'matchCommitter', 'fulcioRoot'], 'signPayload.signing', id);
+  if (o.rekorVersion !== 1 && o.rekorVersion !== 2) throw new ProtocolError('BAD_REQUEST', 'signPayload.signing: "rekorVersion" must be 1 or 2', id);
+  if (typeof o.matchCommitter !== 'boolean') throw new ProtocolError('BAD_REQUEST', 'signPayload.signing: "matchCommitter" must be a boolean', id);
+  return {
+    rekorVersion: o.rekorVersion,
+    timestampServerURL: optStr(o, 'timestampServerURL', 'signPayload.signing', id),
+    matchCommitter: o.matchCommitter,
+    fulcioRoot: optStr(o, 'fulcioRoot', 'signPayload.signing', id),
+  };
+}
+
+function parseTrustEnv(v: unknown, id: number): Record<string, string> {
+  const o = obj(v, 'signPayload.trustEnv', id);
+  onlyKeys(o, TRUST_ENV_NAMES, 'signPayload.trustEnv', id);
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(o)) out[k] = str(o, k, 'signPayload.trustEnv', id);
+  return out;
+}
+
 /** Validate a decoded request object. Throws ProtocolError with the code to answer with. */
 export function parseRequest(o: Record<string, unknown>): AgentRequest {
   const id = readEnvelope(o);
@@ -279,21 +388,23 @@ export function parseRequest(o: Record<string, unknown>): AgentRequest {
       onlyKeys(o, ['v', 'id', 'op', 'identity', 'config', 'signedAttrs', 'repo', 'token'], 'sign', id);
       const identity = parseIdentity(o.identity, id);
       const config = parseConfig(o.config, id);
-      // The identity key must describe the config it comes with, or a client could file a
-      // credential for one Fulcio/issuer under another's key.
-      if (
-        identity.fulcioURL !== config.fulcioURL ||
-        identity.issuer !== config.issuer ||
-        identity.clientID !== config.clientID ||
-        identity.connectorID !== config.connectorID ||
-        identity.email !== config.userEmail
-      ) {
-        throw new ProtocolError('BAD_REQUEST', 'sign: identity does not match config', id);
-      }
+      checkIdentityMatches(identity, config, id);
       const signedAttrs = decodeBase64Strict(o.signedAttrs, 'sign.signedAttrs', MAX_SIGNED_ATTRS, id);
       const repo = str(o, 'repo', 'sign', id);
       const token = optStr(o, 'token', 'sign', id, MAX_TOKEN);
       return { v: 1, id, op: 'sign', identity, config, signedAttrs, repo, token };
+    }
+    case 'signPayload': {
+      onlyKeys(o, ['v', 'id', 'op', 'identity', 'config', 'signing', 'trustEnv', 'payload', 'repo', 'token'], 'signPayload', id);
+      const identity = parseIdentity(o.identity, id);
+      const config = parseConfig(o.config, id);
+      checkIdentityMatches(identity, config, id);
+      const signing = parseSigning(o.signing, id);
+      const trustEnv = parseTrustEnv(o.trustEnv, id);
+      const payload = o.payload === '' ? Buffer.alloc(0) : decodeBase64Strict(o.payload, 'signPayload.payload', MAX_PAYLOAD, id);
+      const repo = str(o, 'repo', 'signPayload', id);
+      const token = optStr(o, 'token', 'signPayload', id, MAX_TOKEN);
+      return { v: 1, id, op: 'signPayload', identity, config, signing, trustEnv, payload, repo, token };
     }
     default:
       throw new ProtocolError('BAD_REQUEST', `unknown operation ${JSON.stringify(o.op)?.slice(0, 40) ?? 'undefined'}`, id);
@@ -302,6 +413,21 @@ export function parseRequest(o: Record<string, unknown>): AgentRequest {
 
 /** The wire form of a request (Buffers as base64). */
 export function requestToWire(r: AgentRequest): Record<string, unknown> {
+  if (r.op === 'signPayload') {
+    const w: Record<string, unknown> = {
+      v: r.v,
+      id: r.id,
+      op: 'signPayload',
+      identity: dropUndefined({ ...r.identity }),
+      config: dropUndefined({ ...r.config }),
+      signing: dropUndefined({ ...r.signing }),
+      trustEnv: { ...r.trustEnv },
+      payload: r.payload.toString('base64'),
+      repo: r.repo,
+    };
+    if (r.token !== undefined) w.token = r.token;
+    return w;
+  }
   if (r.op !== 'sign') return { v: r.v, id: r.id, op: r.op };
   const w: Record<string, unknown> = {
     v: r.v,
@@ -368,6 +494,34 @@ export function parseSignResult(v: unknown): SignResult {
     return der;
   });
   return { signature, chain };
+}
+
+/** A signPayload result: exactly the fields of PayloadSignResult, each checked. */
+export function parsePayloadSignResult(v: unknown): PayloadSignResult {
+  const o = obj(v, 'signPayload result', null);
+  onlyKeys(o, ['pem', 'pk', 'hash', 'time', 'fingerprint', 'logIndex', 'rekorURL', 'warnings'], 'signPayload result', null);
+  const bad = (what: string) => new GitsealError('AGENT', `agent signPayload result: malformed ${what}`);
+  const pem = o.pem;
+  if (typeof pem !== 'string' || pem.length > MAX_PEM || !/^-----BEGIN SIGNED MESSAGE-----\n[A-Za-z0-9+/=\n]+-----END SIGNED MESSAGE-----\n$/.test(pem)) throw bad('signature');
+  const small = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0 && (x as number) < 256;
+  if (!small(o.pk) || !small(o.hash)) throw bad('algorithm numbers');
+  if (!Number.isSafeInteger(o.time) || (o.time as number) < 0) throw bad('signing time');
+  if (typeof o.fingerprint !== 'string' || !/^[0-9a-f]{40}$/.test(o.fingerprint)) throw bad('fingerprint');
+  if (typeof o.logIndex !== 'string' || !/^[0-9]{1,20}$/.test(o.logIndex)) throw bad('log index');
+  if (typeof o.rekorURL !== 'string' || o.rekorURL.length > MAX_STRING || /[\u0000-\u001f\u007f]/.test(o.rekorURL)) throw bad('Rekor URL');
+  if (!Array.isArray(o.warnings) || o.warnings.length > 16 || o.warnings.some((w) => typeof w !== 'string' || w.length > 1000 || /[\u0000-\u001f\u007f]/.test(w))) {
+    throw bad('warnings');
+  }
+  return {
+    pem,
+    pk: o.pk as number,
+    hash: o.hash as number,
+    time: o.time as number,
+    fingerprint: o.fingerprint,
+    logIndex: o.logIndex,
+    rekorURL: o.rekorURL,
+    warnings: o.warnings as string[],
+  };
 }
 
 export function parseStatusResult(v: unknown): StatusResult {

@@ -3,18 +3,21 @@
  * key and its Fulcio certificate in memory, and signs CMS signed attributes for clients on a
  * unix socket. Unlike gitsign's credential cache it never hands the key out (see protocol.ts).
  *
- * Rekor upload stays in the client (measured 2026-11-22 against the sandbox on this 2-core
- * machine, under load from other test suites; medians of 20):
- *   upload + entry check in a fresh process (what a git-spawned client pays)  ~90-120 ms
- *     of which the HTTP round-trip ~90-100 ms: ~40 ms is Node's lazy fetch/undici start-up
- *     (a cold node:http request to the same Rekor takes ~10-15 ms), entry check 2-20 ms (JIT)
- *   the same in a long-lived process (what the agent would pay)                ~7-13 ms
- *   whole `git commit -S` through the agent (node start-up included)           ~0.31-0.36 s
- * Moving the upload would save ~80-100 ms a commit, but: the client must still check the entry
- * it embeds (so the JIT cost stays), Rekor errors would surface in the agent's log instead of on
- * the person's terminal, the agent would make network requests to client-chosen URLs on every
- * signature, and the AttributeSigner contract ({signature, chain}) and the local fallback would
- * fork. Cheaper win: use node:http instead of fetch on the signing path (~40 ms of the cost).
+ * Two ways to sign (protocol.ts):
+ *   sign         the client sends DER signed attributes, gets {signature, chain} back, and logs
+ *                to Rekor itself (the full path, src/sign/sign-payload.ts in the client);
+ *   signPayload  the client sends git's payload and gets the finished CMS: the agent runs the
+ *                same signPayload with its held key, against the trusted root the client names.
+ * git's per-commit process uses signPayload when an agent holds a certificate (src/main-fast-
+ * sign.ts). Measured on this 2-core machine against the sandbox (scripts/bench/p3.mjs, medians
+ * of 15): a warm-agent `git commit -S` costs ~58 ms over an unsigned commit with signPayload
+ * (1.75× `node -e 0`) against ~112 ms (3.07×) with sign, because the per-commit process then
+ * loads no node:crypto, no HTTP client and no trusted root, and the agent's Rekor connection is
+ * kept alive and its code already compiled. Rekor errors still reach the person: the agent
+ * answers ABORTED with the one-line message, which the client prints as its own. Moving the
+ * upload does not move trust: the agent checks the entry (SET, inclusion proof, checkpoint)
+ * against the client's trusted root, and it already holds the key, so it is inside what the
+ * person must trust for signing anyway.
  *
  * Socket safety: see paths.ts (0700 directory owned by us, 0600 socket, no peer-credential API
  * in Node). Binding is race-free against a second agent started at the same moment: we listen
@@ -27,6 +30,7 @@ import { chmodSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
 import { GitsealError, describeError } from '../errors.js';
+import type { Credential } from '../sign/types.js';
 import { CredentialStore, NeedTokenError, type StoreDeps } from './credential-store.js';
 import { probeSocket } from './socket-probe.js';
 import type { AgentLog } from './log.js';
@@ -36,6 +40,7 @@ import {
   type HeldIdentity,
   type IdentityKey,
   type SignRequest,
+  type SignPayloadRequest,
   FrameReader,
   ProtocolError,
   decodeFrameJson,
@@ -248,6 +253,8 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
           return okResponse(req.id, { stopping: true });
         case 'sign':
           return await withTimeout(signOne(req), requestTimeoutMs, req.id);
+        case 'signPayload':
+          return await withTimeout(signWhole(req), requestTimeoutMs, req.id);
       }
     } catch (e) {
       return errorResponse(req.id, 'INTERNAL', describeError(e));
@@ -257,17 +264,12 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     }
   }
 
-  async function signOne(req: SignRequest): Promise<Record<string, unknown>> {
-    const who = identityLabel(req.identity);
-    try {
-      checkSignedAttributes(req.signedAttrs);
-    } catch (e) {
-      log.write({ event: 'sign', identity: who, repo: req.repo, outcome: 'refused', detail: describeError(e) });
-      return errorResponse(req.id, 'BAD_REQUEST', describeError(e));
-    }
+  /** The held credential for the request's identity, or the error response to answer with. */
+  async function credentialFor(req: SignRequest | SignPayloadRequest, who: string): Promise<Credential | Record<string, unknown>> {
     let cred;
     try {
-      cred = await store.get(req.identity, req.config, req.token);
+      const trust = req.op === 'signPayload' ? { env: req.trustEnv, fulcioRoot: req.signing.fulcioRoot } : undefined;
+      cred = await store.get(req.identity, req.config, req.token, trust);
     } catch (e) {
       if (e instanceof NeedTokenError) {
         log.write({ event: 'sign', identity: who, repo: req.repo, outcome: 'need-token' });
@@ -280,11 +282,53 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       announced.add(cred);
       log.write({ event: 'credential', identity: who, repo: req.repo, outcome: `certificate for ${cred.identity} valid until ${cred.notAfter.toISOString()}` });
     }
+    return cred;
+  }
+
+  async function signOne(req: SignRequest): Promise<Record<string, unknown>> {
+    const who = identityLabel(req.identity);
+    try {
+      checkSignedAttributes(req.signedAttrs);
+    } catch (e) {
+      log.write({ event: 'sign', identity: who, repo: req.repo, outcome: 'refused', detail: describeError(e) });
+      return errorResponse(req.id, 'BAD_REQUEST', describeError(e));
+    }
+    const cred = await credentialFor(req, who);
+    if (!isCredential(cred)) return cred;
     // RFC 5652 §5.4: the signature is computed over the DER SET OF signed attributes.
     const signature = ecdsaSign('sha256', req.signedAttrs, { key: cred.privateKey, dsaEncoding: 'der' });
     store.countSignature(req.identity);
     log.write({ event: 'sign', identity: `${who} as ${cred.identity}`, repo: req.repo, outcome: 'signed' });
     return okResponse(req.id, signResultToWire({ signature, chain: cred.chain }));
+  }
+
+  /**
+   * The whole signature (protocol.ts, signPayload): the key signs here, the entry is logged and
+   * checked here. A failure after the key signed is ABORTED: the client reports it as is.
+   */
+  async function signWhole(req: SignPayloadRequest): Promise<Record<string, unknown>> {
+    const who = identityLabel(req.identity);
+    const { signPayloadWithCredential, trustForRequest } = await import('./payload-signing.js');
+    let trust;
+    try {
+      trust = trustForRequest(req);
+    } catch (e) {
+      // FAILED, not ABORTED: nothing was signed, and the client's own path can still sign.
+      log.write({ event: 'sign', identity: who, repo: req.repo, outcome: 'refused', detail: describeError(e) });
+      return errorResponse(req.id, 'FAILED', describeError(e));
+    }
+    const cred = await credentialFor(req, who);
+    if (!isCredential(cred)) return cred;
+    let result;
+    try {
+      result = await signPayloadWithCredential(req, trust, cred, opts.now);
+    } catch (e) {
+      log.write({ event: 'sign', identity: `${who} as ${cred.identity}`, repo: req.repo, outcome: 'aborted', detail: describeError(e) });
+      return errorResponse(req.id, e instanceof GitsealError ? 'ABORTED' : 'INTERNAL', describeError(e));
+    }
+    store.countSignature(req.identity);
+    log.write({ event: 'sign', identity: `${who} as ${cred.identity}`, repo: req.repo, outcome: 'signed', detail: `whole signature, logged to Rekor at index ${result.logIndex}` });
+    return okResponse(req.id, result);
   }
 
   function status(): Record<string, unknown> {
@@ -323,6 +367,10 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
   }
 
   return { socketPath, closed, close };
+}
+
+function isCredential(c: Credential | Record<string, unknown>): c is Credential {
+  return 'privateKey' in c;
 }
 
 function withTimeout(p: Promise<Record<string, unknown>>, ms: number, id: number): Promise<Record<string, unknown>> {

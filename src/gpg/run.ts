@@ -14,7 +14,10 @@ import type { GitsealConfig } from '../config/types.js';
 import type { FetchLike } from '../util/http.js';
 import { parseGpgArgs, type GpgArgs } from './args.js';
 import { openStatus, writeAllSync } from './status.js';
-import { openTerminal, type Terminal } from './tty.js';
+import { openTerminal, reportFailure, type Terminal } from './tty.js';
+import { openPgpAlgorithms } from './algorithms.js';
+
+export { openPgpAlgorithms };
 
 /** Largest payload we sign or verify: far above any real commit or tag. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
@@ -58,24 +61,6 @@ function readFileLimited(path: string, what: string): Promise<Buffer> {
     if (e instanceof GitsealError) throw e;
     throw new GitsealError('USAGE', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
   });
-}
-
-/**
- * OpenPGP algorithm ids for SIG_CREATED from the leaf's signatureAlgorithm — how the CA signed
- * it, as gitsign does (Fulcio: ecdsa-with-SHA384 → 19 9). RFC 4880 §9.1, §9.4; RFC 6637.
- */
-export function openPgpAlgorithms(sigAlgOid: string): [number, number] {
-  const table: Record<string, [number, number]> = {
-    '1.2.840.10045.4.3.2': [19, 8],
-    '1.2.840.10045.4.3.3': [19, 9],
-    '1.2.840.10045.4.3.4': [19, 10],
-    '1.2.840.113549.1.1.11': [1, 8],
-    '1.2.840.113549.1.1.12': [1, 9],
-    '1.2.840.113549.1.1.13': [1, 10],
-    '1.2.840.113549.1.1.10': [1, 8],
-    '1.3.101.112': [22, 10],
-  };
-  return table[sigAlgOid] ?? [0, 0];
 }
 
 async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term: Terminal): Promise<number> {
@@ -175,18 +160,7 @@ export async function runGpg(argv: string[], ioIn: Partial<GpgRunIo> = {}): Prom
     if (args.mode === 'sign') return await runSign(args, config, io, term);
     return await runVerify(args, config, io);
   } catch (e) {
-    const line = `gitseal: ${describeError(e)}`;
-    // The terminal (and log file) first; without a terminal, progress that was held back and
-    // the error go to stderr, which git shows on failure (git >= 2.40 prints it; older git only
-    // says "gpg failed to sign the data", so the terminal and gitseal.logPath matter there).
-    term.say(line);
-    if (term.isTty) {
-      try {
-        io.write(2, line + '\n');
-      } catch {
-        /* stderr gone: nothing more we can do */
-      }
-    } else term.flushToStderr();
+    reportFailure(term, io, describeError(e));
     if (io.env.GITSEAL_DEBUG && e instanceof Error && !(e instanceof GitsealError) && e.stack) io.write(2, e.stack + '\n');
     return 1;
   } finally {

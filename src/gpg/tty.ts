@@ -80,3 +80,21 @@ export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string)
     },
   };
 }
+
+/**
+ * A failed gpg-style call: `gitseal: <message>` on the terminal (and log file) first; without a
+ * terminal, progress that was held back and the error go to stderr, which git shows on failure
+ * (git >= 2.40 prints it; older git only says "gpg failed to sign the data", so the terminal and
+ * gitseal.logPath matter there).
+ */
+export function reportFailure(term: Terminal, io: { write(fd: number, s: string): void }, message: string): void {
+  const line = `gitseal: ${message}`;
+  term.say(line);
+  if (term.isTty) {
+    try {
+      io.write(2, line + '\n');
+    } catch {
+      /* stderr gone: nothing more we can do */
+    }
+  } else term.flushToStderr();
+}

@@ -8,7 +8,6 @@
  * be reached, dies mid-request, or fails, sign with a local credential instead and say so:
  * a commit is never lost because of the agent.
  */
-import { resolve } from 'node:path';
 import type { GitsealConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
@@ -16,7 +15,9 @@ import type { FetchLike } from '../util/http.js';
 import { obtainCredential } from './credential.js';
 import { localSigner } from './local-signer.js';
 import { AgentRefusedError, AgentUnavailableError, agentSign, agentSocketChecked, ensureAgent } from '../agent/client.js';
-import type { AgentConfig, IdentityKey } from '../agent/protocol.js';
+import { agentIdentity, ambientToken, logSafe } from '../agent/identity.js';
+
+export { agentIdentity };
 import type { AttributeSigner, IdentityToken } from './types.js';
 
 export interface AgentSignerOptions {
@@ -37,41 +38,6 @@ export interface AgentSignerOptions {
 export interface AgentBackedSigner extends AttributeSigner {
   /** How the last signature was made (for logs and tests). */
   readonly lastMode: 'agent' | 'local' | undefined;
-}
-
-/** The identity key and config subset the agent files a credential under. */
-export function agentIdentity(c: GitsealConfig): { identity: IdentityKey; config: AgentConfig } {
-  return {
-    identity: { fulcioURL: c.fulcioURL, issuer: c.issuer, clientID: c.clientID, connectorID: c.connectorID, email: c.userEmail },
-    config: {
-      fulcioURL: c.fulcioURL,
-      rekorURL: c.rekorURL,
-      issuer: c.issuer,
-      clientID: c.clientID,
-      connectorID: c.connectorID,
-      redirectURL: c.redirectURL,
-      // The agent runs elsewhere (cwd /): a relative path means the client's working directory.
-      trustedRoot: c.trustedRoot ? resolve(c.trustedRoot) : undefined,
-      userEmail: c.userEmail,
-    },
-  };
-}
-
-/**
- * A token this process holds without asking anyone: the variables src/oidc reads for the `env`
- * provider, when that provider may be used. Anything costlier (CI requests, the token cache,
- * a login) waits until the agent says it needs a token.
- */
-function ambientToken(c: GitsealConfig, env: NodeJS.ProcessEnv): string | undefined {
-  if (c.tokenProvider !== 'auto' && c.tokenProvider !== 'env' && c.tokenProvider !== 'gitlab') return undefined;
-  const t = (env.GITSEAL_ID_TOKEN || env.SIGSTORE_ID_TOKEN || '').trim();
-  return t || undefined;
-}
-
-/** The protocol refuses control characters and huge strings; the repo path is only for the log. */
-function logSafe(path: string): string {
-  const p = path.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return (p.length > 4000 ? '…' + p.slice(-3999) : p) || '?';
 }
 
 export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {

@@ -1,17 +1,26 @@
 /**
  * The agent end to end: the real git binary signs through gitseal (gpg.format x509) against
  * the local Sigstore sandbox (real OIDC provider, Fulcio, Rekor on 127.0.0.1), with the agent
- * auto-started by the first gitseal process. Counts are read from the sandbox side
+ * auto-started by the first gitseal process. git runs the project's bin/gitseal (the build
+ * `npm test` makes): the first commit of a run takes the full path (which starts the agent and
+ * has it sign the signed attributes), the following ones the fast path (dist/fast-sign.cjs),
+ * where the agent makes the whole signature (protocol.ts, signPayload). Counts are read from the sandbox side
  * (`gitseal-sandbox stats`), verdicts from git itself (%G?) and from openssl.
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStatus, agentStop } from '../../src/agent/client.js';
 import { storeToken } from '../../src/oidc/token-cache.js';
 import { buildPrivateDist, privateTmp, removeTempDirs } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../bin/gitseal', import.meta.url));
+/** Agent log lines of whole signatures (signPayload) for `repo`. */
+const wholeSignatures = (log: string, repo: string) =>
+  log.split('\n').filter((l) => l.includes(`repo="${repo}"`) && l.includes('outcome="signed"') && l.includes('whole signature, logged to Rekor at index')).length;
 
 const run = promisify(execFile);
 let root: string; // private build: root/dist/{main,agent/main,sandbox/main}.js
@@ -51,7 +60,7 @@ beforeAll(async () => {
     [...readFileSync(join(sandboxDir, 'env'), 'utf8').matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]),
   );
   const program = join(home, 'gitseal');
-  writeFileSync(program, `#!/bin/sh\nexec "${process.execPath}" "${join(root, 'dist', 'main.js')}" "$@"\n`, { mode: 0o755 });
+  writeFileSync(program, `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
   baseEnv = {
     PATH: process.env.PATH,
     HOME: home,
@@ -146,6 +155,8 @@ describe('signing through the agent with git and the sandbox', () => {
     expect(st!.identities.map((i) => [i.subject, i.signatures])).toEqual([[email, 100]]);
     const log = readFileSync(join(home, 'cache', 'gitseal', 'agent.log'), 'utf8');
     expect(log.split('\n').filter((l) => l.includes(' sign ') && l.includes(`repo="${repo}"`) && l.includes('outcome="signed"')).length).toBe(100);
+    // The first started the agent through the full path; the other 99 were whole signatures.
+    expect(wholeSignatures(log, repo)).toBe(99);
     expect(log).not.toContain(env.SIGSTORE_ID_TOKEN!.split('.')[1]);
     console.log(`agent: rebase of 100 signed commits took ${seconds.toFixed(1)} s`);
   }, 600_000);
@@ -171,6 +182,7 @@ describe('signing through the agent with git and the sandbox', () => {
     // First request: the agent had nothing and asked; the client read its cache and asked again.
     expect(log.filter((l) => l.includes('outcome="need-token"')).length).toBe(1);
     expect(log.filter((l) => l.includes('outcome="signed"')).length).toBe(5);
+    expect(wholeSignatures(log.join('\n'), repo)).toBe(4);
   }, 300_000);
 
   it('50 concurrent git commit -S in 10 repositories, two identities, one agent: no cross-talk', async () => {

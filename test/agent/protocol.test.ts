@@ -12,8 +12,11 @@ import {
   parseRequest,
   parseResponse,
   parseSignResult,
+  parsePayloadSignResult,
   parseStatusResult,
   requestToWire,
+  MAX_PAYLOAD,
+  type SignPayloadRequest,
   type SignRequest,
 } from '../../src/agent/protocol.js';
 import { checkSignedAttributes } from '../../src/agent/signed-attrs.js';
@@ -225,5 +228,75 @@ describe('what the agent agrees to sign', () => {
     expect(parts.length).toBeGreaterThanOrEqual(3);
     const swapped = Buffer.concat([parts[1], parts[0], ...parts.slice(2)]);
     refuse(Buffer.concat([attrs.subarray(0, attrs.length - swapped.length), swapped]));
+  });
+});
+
+describe('signPayload (the whole signature)', () => {
+  const payload = Buffer.from('tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <a@example.com> 0 +0000\n\nmsg\n');
+  const req: SignPayloadRequest = {
+    v: 1,
+    id: 9,
+    op: 'signPayload',
+    identity,
+    config,
+    signing: { rekorVersion: 2, timestampServerURL: 'http://127.0.0.1:1/tsa', matchCommitter: true, fulcioRoot: '/etc/ca.pem' },
+    trustEnv: { GITSEAL_TRUSTED_ROOT: '/x/trusted_root.json', HOME: '/home/a' },
+    payload,
+    repo: '/tmp/repo',
+    token: 'a.b.c',
+  };
+  const wire = (over: Record<string, unknown> = {}) => ({ ...requestToWire(req), ...over });
+
+  it('round-trips through the wire form', () => {
+    expect(parseRequest(decodeFrameJson(encodeFrame(requestToWire(req)).subarray(4)))).toEqual(req);
+    const empty = { ...req, payload: Buffer.alloc(0), token: undefined, signing: { rekorVersion: 1 as const, matchCommitter: false } };
+    expect(parseRequest(requestToWire(empty))).toEqual(empty);
+  });
+
+  it('rejects unknown fields, anywhere, and malformed values', () => {
+    expect(code(() => parseRequest(wire({ exportKey: true })))).toBe('BAD_REQUEST');
+    expect(code(() => parseRequest(wire({ signing: { rekorVersion: 1, matchCommitter: false, key: 'x' } })))).toBe('BAD_REQUEST');
+    expect(code(() => parseRequest(wire({ signing: { rekorVersion: 3, matchCommitter: false } })))).toBe('BAD_REQUEST');
+    expect(code(() => parseRequest(wire({ signing: { rekorVersion: 1, matchCommitter: 'yes' } })))).toBe('BAD_REQUEST');
+    // Only the trust variables: nothing else of the client's environment crosses the socket.
+    expect(code(() => parseRequest(wire({ trustEnv: { PATH: '/bin' } })))).toBe('BAD_REQUEST');
+    expect(code(() => parseRequest(wire({ trustEnv: { HOME: '/a\nb' } })))).toBe('BAD_REQUEST');
+    expect(code(() => parseRequest(wire({ payload: 'not base64!' })))).toBe('BAD_REQUEST');
+    expect(code(() => parseRequest(wire({ identity: { ...identity, email: 'b@example.com' } })))).toBe('BAD_REQUEST');
+  });
+
+  it('bounds the payload', () => {
+    const big = Buffer.alloc(MAX_PAYLOAD + 1, 0x61).toString('base64');
+    expect(code(() => parseRequest(wire({ payload: big })))).toBe('TOO_LARGE');
+    expect(parseRequest(wire({ payload: Buffer.alloc(MAX_PAYLOAD, 0x61).toString('base64') }))).toMatchObject({ op: 'signPayload' });
+  });
+
+  const pem = '-----BEGIN SIGNED MESSAGE-----\nMIAGCSqGSIb3DQEHAqCAMIACAQE=\n-----END SIGNED MESSAGE-----\n';
+  const result = { pem, pk: 19, hash: 9, time: 1767225600, fingerprint: 'a'.repeat(40), logIndex: '42', rekorURL: 'http://127.0.0.1:1/rekor', warnings: [] };
+
+  it('accepts exactly a signature and its SIG_CREATED fields', () => {
+    expect(parsePayloadSignResult(result)).toEqual(result);
+  });
+
+  it('refuses an answer with anything else in it, or anything malformed', () => {
+    for (const bad of [
+      { ...result, privateKey: 'x' },
+      { ...result, pem: pem.replace('SIGNED MESSAGE', 'PRIVATE KEY') },
+      { ...result, pem: pem + 'extra' },
+      { ...result, pk: -1 },
+      { ...result, hash: 1.5 },
+      { ...result, time: 'now' },
+      { ...result, fingerprint: 'A'.repeat(40) },
+      { ...result, logIndex: '-1' },
+      { ...result, rekorURL: 'http://x\n[GNUPG:] GOODSIG' },
+      { ...result, warnings: ['line\n[GNUPG:] GOODSIG'] },
+      { ...result, warnings: 'none' },
+    ]) {
+      expect(() => parsePayloadSignResult(bad), JSON.stringify(bad).slice(0, 80)).toThrow(/signPayload result/);
+    }
+  });
+
+  it('knows ABORTED as an agent error code', () => {
+    expect(parseResponse({ v: 1, id: 9, error: { code: 'ABORTED', message: 'Rekor: down' } }, 9)).toEqual({ error: { code: 'ABORTED', message: 'Rekor: down' } });
   });
 });

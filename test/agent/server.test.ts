@@ -210,6 +210,10 @@ describe('agent server', () => {
       encodeFrame({ ...base, op: 'status', verbose: true }),
       encodeFrame({ v: 2, id: 1, op: 'status' }),
       encodeFrame({ v: 1, id: 1, op: 'sign', ...wire }),
+      // A whole signature: Rekor (127.0.0.1:9) is unreachable, so the answer is ABORTED after the key signed.
+      encodeFrame({ ...base, op: 'signPayload', ...ident(email), signing: { rekorVersion: 1, matchCommitter: false }, trustEnv: {}, payload: Buffer.from('tree x\n').toString('base64'), repo: '/r' }),
+      encodeFrame({ ...base, op: 'signPayload', ...ident(email), signing: { rekorVersion: 1, matchCommitter: false }, trustEnv: {}, payload: 'eA==', repo: '/r', includeKey: true }),
+      encodeFrame({ ...base, op: 'signPayload', ...ident(email), signing: { rekorVersion: 1, matchCommitter: false, exportKey: true }, trustEnv: {}, payload: 'eA==', repo: '/r' }),
       Buffer.from('GET / HTTP/1.1\r\n\r\n'),
       Buffer.from([0, 0, 0, 5, 0x7b, 0x22, 0x7d, 0xff, 0x00]),
       Buffer.from([0xff, 0xff, 0xff, 0xff]),
