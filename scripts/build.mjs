@@ -23,7 +23,7 @@
 //    stdin, bin/gitseal hands the payload to dist/gpg/run.js (an entry of build 2).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -126,6 +126,17 @@ async function buildFast({ name, entry, inline, train, input }) {
       if (i.kind === 'require-call' && !i.path.startsWith('node:')) throw new Error(`${name}.cjs must load only node: built-ins, not ${i.path}`);
     }
   }
+  // ASCII only: bin/gitseal reads the file as UTF-8 on every call, and one non-ASCII character
+  // (a "§" in a comment esbuild keeps) sends V8's decoder down its slow path for the whole
+  // 150 KB (~3 M instructions, measured with callgrind). esbuild already escapes non-ASCII in
+  // strings, regexps and identifiers (charset: ascii); what is left is in comments, where an
+  // escape is as good; in a string, template or regexp literal \uXXXX is the same character.
+  const text = readFileSync(out, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/gu, (c) => {
+    const cp = c.codePointAt(0);
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+  });
+  if (ascii !== text) writeFileSync(out, ascii);
   // The code cache comes from a fresh node (no NODE_OPTIONS: V8 rejects a cache made under other
   // flags), after the training run, so that the functions a call runs are in it. Detached: no
   // controlling terminal, so nothing reaches /dev/tty.
