@@ -31,8 +31,10 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 function readIfExists(path: string): string | undefined {
   try {
-    const st = statSync(path);
-    if (!st.isFile() && !st.isCharacterDevice()) return undefined;
+    // throwIfNoEntry: a missing file (the usual case for most of git's config paths) is no
+    // exception; building one (stack trace included) costs more than the stat itself.
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st || (!st.isFile() && !st.isCharacterDevice())) return undefined;
     if (st.size > MAX_CONFIG_BYTES) throw new GitsealError('CONFIG', `config file ${path} is too large`);
     return readFileSync(path, 'utf8');
   } catch (e) {
@@ -92,9 +94,9 @@ export function findGitDir(cwd: string, env: NodeJS.ProcessEnv): string | undefi
   for (;;) {
     const dotgit = join(dir, '.git');
     try {
-      const st = statSync(dotgit);
-      if (st.isDirectory() && isGitDir(dotgit)) return dotgit;
-      if (st.isFile()) {
+      const st = statSync(dotgit, { throwIfNoEntry: false });
+      if (st?.isDirectory() && isGitDir(dotgit)) return dotgit;
+      if (st?.isFile()) {
         const g = readGitFile(dotgit);
         if (g) return g;
       }
