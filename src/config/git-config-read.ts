@@ -7,10 +7,10 @@
  * every time git signs or verifies, and a fork costs more than the whole read.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { GitsealError } from '../errors.js';
 import { canonicalKey, parseGitBool, parseGitConfig, type ConfigEntry } from './git-config-syntax.js';
+import { homeDir } from '../util/home.js';
 
 export interface GitConfig {
   /** Every entry in git's order; the last one of a key wins. */
@@ -44,7 +44,7 @@ function readIfExists(path: string): string | undefined {
 }
 
 function home(env: NodeJS.ProcessEnv): string {
-  return env.HOME || homedir();
+  return homeDir(env);
 }
 
 function expandTilde(p: string, env: NodeJS.ProcessEnv): string {

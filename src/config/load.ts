@@ -7,9 +7,9 @@
  * existing gitsign setup keeps working. `sources` records where each value came from.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { GitsealError } from '../errors.js';
+import { homeDir } from '../util/home.js';
 import { parseGitBool } from './git-config-syntax.js';
 import { readGitConfig, type GitConfig } from './git-config-read.js';
 import { PUBLIC_GOOD, type GitsealConfig, type TokenProviderName } from './types.js';
@@ -151,7 +151,7 @@ function bool(r: Raw): boolean {
 
 function path(r: Raw, env: NodeJS.ProcessEnv): string {
   const v = str(r);
-  if (v === '~' || v.startsWith('~/')) return join(env.HOME || homedir(), v.slice(1));
+  if (v === '~' || v.startsWith('~/')) return join(homeDir(env), v.slice(1));
   return v;
 }
 
