@@ -212,8 +212,8 @@ let floorMs;
 /** verifySignature on one signature: cold (every memo cleared before each call) and warm (the leaf seen before). */
 async function pipelineRows(label, sig, payload, trustRoot, floor) {
   const once = () => H.verifySignature({ signature: sig, payload, trust: trustRoot, offline: true });
-  const cold = await timeFn(async () => { H.clearVerifyMemos(); await once(); }, { n: 50, warmup: 10 });
-  const warm = await timeFn(once, { n: 50, warmup: 10 });
+  const cold = await timeFn(async () => { H.clearVerifyMemos(); await once(); }, { n: 200, warmup: 30 });
+  const warm = await timeFn(once, { n: 200, warmup: 30 });
   row(`verifySignature on a ${label} signature, cold (CPU ms/commit)`, fmt(cold, 2), `crypto floor: ${fmt(floor, 2)}`, fmt(cold / floor, 2) + '×', '≤ 2×', cold / floor <= 2);
   row(`verifySignature on a ${label} signature, same certificate seen before (CPU ms/commit)`, fmt(warm, 2), `crypto floor: ${fmt(floor, 2)}`, fmt(warm / floor, 2) + '×', '≤ 2×', warm / floor <= 2);
 }
