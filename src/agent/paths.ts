@@ -12,9 +12,9 @@
  * agent, ssh-agent and gpg-agent included).
  */
 import { lstatSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { GitsealError } from '../errors.js';
+import { homeDir } from '../util/home.js';
 
 /** sun_path is 108 bytes on Linux (104 on macOS) including the terminating NUL. */
 const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
@@ -35,7 +35,7 @@ export function agentSocketPath(env: NodeJS.ProcessEnv): string {
 
 /** `~/.cache/gitseal` (XDG_CACHE_HOME honoured). */
 export function cacheDir(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(env.HOME || homedir(), '.cache');
+  const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homeDir(env), '.cache');
   return join(base, 'gitseal');
 }
 
