@@ -94,11 +94,14 @@ describe('requestTimestamp + verifyTimestampToken', () => {
 
   it('refuses a TSA that is not in the trusted root, and one used outside its validFor', async () => {
     const sig = cmsSignature();
+    // The window must end before the token's time however slowly the rest runs (making the
+    // second TSA's keys can take seconds on a busy machine): anchor it before the request.
+    const before = Date.now();
     const token = await requestTimestamp(`${base}/api/v1/timestamp`, sig);
     const other = createTsaService({ dir: tmp('gitseal-tst-other-') });
     expect(() => verifyTimestampToken(token, sig, rootWith(other.trustedRootFragment({ url: base })))).toThrow(/not signed by a trusted timestamp authority/);
     expect(() => verifyTimestampToken(token, sig, rootWith())).toThrow(/not signed by a trusted timestamp authority/);
-    const ended = rootWith(tsa.trustedRootFragment({ url: base, end: new Date(Date.now() - 1000) }));
+    const ended = rootWith(tsa.trustedRootFragment({ url: base, end: new Date(before - 2000) }));
     expect(() => verifyTimestampToken(token, sig, ended)).toThrow(/was not trusted at/);
   });
 
