@@ -30,8 +30,8 @@ function must(ok: boolean, what: string): void {
   if (!ok) throw new Error(`crypto floor: ${what} does not verify on the sample signature`);
 }
 
-/** The per-commit crypto operations for `signature` over `payload`; each returns true when it verifies. */
-export function cryptoFloorOps(signature: Buffer | string, payload: Buffer, trust: TrustedRoot): FloorOp[] {
+/** Everything the per-commit crypto operations need, prepared from `signature` over `payload`. */
+function prepareFloor(signature: Buffer | string, payload: Buffer, trust: TrustedRoot) {
   const sd = parseSignedData(signature);
   const si = sd.signerInfos[0];
   const certs = sd.certificates.map((c) => parseCertificate(c));
@@ -41,11 +41,10 @@ export function cryptoFloorOps(signature: Buffer | string, payload: Buffer, trus
   // The issuing CA certificate among the trusted chains.
   const issuer = trust.certificateAuthorities.flatMap((ca) => ca.certChain.map((d) => parseCertificate(d))).find((c) => verifyIssuedBy(leaf, c));
   if (!issuer) throw new Error('crypto floor: the sample leaf has no issuer in the trusted root');
-  const issuerKey = publicKeyFromSpki(issuer.spki);
   const leafHashAlg = digestFor(leaf.signatureAlgorithm)!;
   // SCT
   const sct = embeddedScts(leaf)[0];
-  const ctKey = publicKeyFromSpki(trust.ctlogs.find((l) => l.logId.equals(sct.logId))!.publicKey);
+  const ctSpki = trust.ctlogs.find((l) => l.logId.equals(sct.logId))!.publicKey;
   const ts = Buffer.alloc(8);
   ts.writeBigUInt64BE(sct.timestamp);
   const tbs = precertificateTbs(leaf);
@@ -59,7 +58,6 @@ export function cryptoFloorOps(signature: Buffer | string, payload: Buffer, trus
   const tle = decodeTle(tleAttr.value);
   const body = canonicalBody(hashedRekordV001(createHash('sha256').update(signedAttrs).digest(), si.signature, leaf.der));
   const tlog = trust.tlogs.find((t) => t.logId.equals(tle.logId))!;
-  const tlogKey = publicKeyFromSpki(tlog.publicKey);
   const setPayload = Buffer.from(
     canonicalize({ body: body.toString('base64'), integratedTime: tle.integratedTime, logID: tle.logId.toString('hex'), logIndex: tle.logIndex }),
     'utf8',
@@ -67,6 +65,15 @@ export function cryptoFloorOps(signature: Buffer | string, payload: Buffer, trus
   const proof = tle.inclusionProof!;
   const cp = parseCheckpoint(proof.checkpoint);
   const cpSig = cp.signatures[0].signature;
+  return { payload, si, leaf, signedAttrs, digest, issuer, leafHashAlg, sct, ctSpki, sctSigned, tle, body, tlog, setPayload, proof, cp, cpSig };
+}
+
+/** The per-commit crypto operations for `signature` over `payload`; each returns true when it verifies. */
+export function cryptoFloorOps(signature: Buffer | string, payload: Buffer, trust: TrustedRoot): FloorOp[] {
+  const { si, leaf, signedAttrs, digest, issuer, leafHashAlg, sct, ctSpki, sctSigned, tle, body, tlog, setPayload, proof, cp, cpSig } = prepareFloor(signature, payload, trust);
+  const issuerKey = publicKeyFromSpki(issuer.spki);
+  const ctKey = publicKeyFromSpki(ctSpki);
+  const tlogKey = publicKeyFromSpki(tlog.publicKey);
   const ed = tlogKey.asymmetricKeyType === 'ed25519';
 
   const ops: FloorOp[] = [
@@ -92,4 +99,38 @@ export function cryptoFloorOps(signature: Buffer | string, payload: Buffer, trus
   ];
   for (const op of ops) must(op.run(), op.name);
   return ops;
+}
+
+/**
+ * The raw inputs of the same operations, as JSON-safe strings (base64, except `digest` in hex),
+ * for a process that runs them with node:crypto alone (scripts/bench/instructions.mjs). Keys are
+ * DER SPKI, so that process imports every key itself, as a verifier does.
+ */
+export function cryptoFloorInputs(signature: Buffer | string, payload: Buffer, trust: TrustedRoot) {
+  const f = prepareFloor(signature, payload, trust);
+  const b64 = (b: Buffer) => b.toString('base64');
+  const tlogKey = publicKeyFromSpki(f.tlog.publicKey);
+  return {
+    payload: b64(payload),
+    digest: f.digest.toString('hex'),
+    signedAttrs: b64(f.signedAttrs),
+    leafSpki: b64(f.leaf.spki),
+    cmsSignature: b64(f.si.signature),
+    leafTbs: b64(f.leaf.tbs),
+    leafSignature: b64(f.leaf.signature),
+    leafHashAlg: f.leafHashAlg,
+    issuerSpki: b64(f.issuer.spki),
+    sctSigned: b64(f.sctSigned),
+    sctSignature: b64(f.sct.signature),
+    ctSpki: b64(f.ctSpki),
+    setPayload: b64(f.setPayload),
+    setSignature: b64(f.tle.signedEntryTimestamp!),
+    tlogSpki: b64(f.tlog.publicKey),
+    tlogEd25519: tlogKey.asymmetricKeyType === 'ed25519',
+    body: b64(f.body),
+    logIndex: f.proof.logIndex.toString(),
+    proofHashes: f.proof.hashes.map(b64),
+    checkpointNote: b64(f.cp.note),
+    checkpointSignature: b64(f.cpSig),
+  };
 }
