@@ -17,8 +17,6 @@ import { openStatus, writeAllSync } from './status.js';
 import { openTerminal, reportFailure, type Terminal } from './tty.js';
 import { openPgpAlgorithms } from './algorithms.js';
 
-export { openPgpAlgorithms };
-
 /** Largest payload we sign or verify: far above any real commit or tag. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 

@@ -16,8 +16,6 @@ import { obtainCredential } from './credential.js';
 import { localSigner } from './local-signer.js';
 import { AgentRefusedError, AgentUnavailableError, agentSign, agentSocketChecked, ensureAgent } from '../agent/client.js';
 import { agentIdentity, ambientToken, logSafe } from '../agent/identity.js';
-
-export { agentIdentity };
 import type { AttributeSigner, IdentityToken } from './types.js';
 
 export interface AgentSignerOptions {
