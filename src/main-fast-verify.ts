@@ -19,8 +19,6 @@ import { isGpgInvocation } from './gpg/detect.js';
 import { runGpg } from './gpg/run.js';
 import { syncStdin } from './gpg/sync-stdin.js';
 
-export { syncStdin };
-
 /** True for the argv of a gpg-style verify call, the only calls this entry takes. */
 export function isFastVerifyCall(argv: string[]): boolean {
   if (!isGpgInvocation(argv)) return false;
