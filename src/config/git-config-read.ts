@@ -3,8 +3,9 @@
  * ENVIRONMENT): system, global, local (+ worktree), then command scope
  * (GIT_CONFIG_COUNT/KEY_n/VALUE_n, then `git -c` via GIT_CONFIG_PARAMETERS).
  * Later entries win. include.path and includeIf "gitdir:" / "gitdir/i:" /
- * "onbranch:" are followed as git does. No `git config` subprocess: this runs
- * every time git signs or verifies, and a fork costs more than the whole read.
+ * "onbranch:" / "hasconfig:remote.*.url:" are followed as git does (config.c).
+ * No `git config` subprocess: this runs every time git signs or verifies, and a
+ * fork costs more than the whole read.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
@@ -159,8 +160,31 @@ export function globToRegExp(pattern: string, icase: boolean): RegExp {
 
 interface Ctx {
   env: NodeJS.ProcessEnv;
+  cwd: string;
   gitDir?: string;
   out: ConfigEntry[];
+  /**
+   * The pass that collects remote.*.url values for "hasconfig:remote.*.url:": git reads the whole
+   * configuration once more with every hasconfig condition taken as true (unconditional_remote_url).
+   */
+  collectingUrls?: boolean;
+  /** remote.*.url values of the whole configuration, read on the first hasconfig condition. */
+  remoteUrls?: string[];
+}
+
+const HASCONFIG_URL = 'hasconfig:remote.*.url:';
+const REMOTE_URL_KEY = /^remote\..+\.url$/;
+
+/** git's at_least_one_url_matches_glob: wildmatch(glob, url, WM_PATHNAME) over every remote URL. */
+function remoteUrlMatches(ctx: Ctx, glob: string): boolean {
+  if (ctx.collectingUrls) return true;
+  if (!ctx.remoteUrls) {
+    const all: Ctx = { env: ctx.env, cwd: ctx.cwd, gitDir: ctx.gitDir, out: [], collectingUrls: true };
+    readScopes(all);
+    ctx.remoteUrls = all.out.filter((e) => REMOTE_URL_KEY.test(e.key) && e.value !== null).map((e) => e.value as string);
+  }
+  const re = globToRegExp(glob, false);
+  return ctx.remoteUrls.some((u) => re.test(u));
 }
 
 function gitDirMatches(ctx: Ctx, cond: string, icase: boolean, file: string | undefined): boolean {
@@ -197,17 +221,23 @@ function onBranchMatches(ctx: Ctx, cond: string): boolean {
   return globToRegExp(pattern, false).test(m[1]);
 }
 
-function addFile(ctx: Ctx, path: string, depth: number): void {
+/** `underHasconfig`: included (directly or not) through a hasconfig:remote.*.url condition. */
+function addFile(ctx: Ctx, path: string, depth: number, underHasconfig = false): void {
   const text = readIfExists(path);
   if (text === undefined) return;
-  addText(ctx, text, path, depth);
+  addText(ctx, text, path, depth, underHasconfig);
 }
 
-function addText(ctx: Ctx, text: string, origin: string, depth: number): void {
+function addText(ctx: Ctx, text: string, origin: string, depth: number, underHasconfig = false): void {
   for (const e of parseGitConfig(text, origin)) {
+    if (underHasconfig && REMOTE_URL_KEY.test(e.key)) {
+      // git dies here too: such a URL could decide its own inclusion.
+      throw new GitsealError('CONFIG', `remote URLs cannot be configured in file directly or indirectly included by includeIf.hasconfig:remote.*.url (${origin}:${e.line})`);
+    }
     ctx.out.push(e);
     const file = origin;
     let includePath: string | undefined;
+    let viaHasconfig = underHasconfig;
     if (e.key === 'include.path') includePath = e.value ?? undefined;
     else if (e.key.startsWith('includeif.') && e.key.endsWith('.path') && e.value) {
       const cond = e.key.slice('includeif.'.length, -'.path'.length);
@@ -215,6 +245,10 @@ function addText(ctx: Ctx, text: string, origin: string, depth: number): void {
       if (cond.startsWith('gitdir:')) ok = gitDirMatches(ctx, cond.slice(7), false, file);
       else if (cond.startsWith('gitdir/i:')) ok = gitDirMatches(ctx, cond.slice(9), true, file);
       else if (cond.startsWith('onbranch:')) ok = onBranchMatches(ctx, cond.slice(9));
+      else if (cond.startsWith(HASCONFIG_URL)) {
+        ok = remoteUrlMatches(ctx, cond.slice(HASCONFIG_URL.length));
+        viaHasconfig = true;
+      }
       if (ok) includePath = e.value;
     }
     if (includePath) {
@@ -223,7 +257,7 @@ function addText(ctx: Ctx, text: string, origin: string, depth: number): void {
       }
       let p = expandTilde(includePath, ctx.env);
       if (!isAbsolute(p)) p = resolve(dirname(file), p);
-      addFile(ctx, p, depth + 1);
+      addFile(ctx, p, depth + 1, viaHasconfig);
     }
   }
 }
@@ -292,16 +326,23 @@ function addCommandScope(ctx: Ctx): void {
 }
 
 export function readGitConfig(opts: ReadGitConfigOptions): GitConfig {
-  const env = opts.env;
-  const gitDir = findGitDir(opts.cwd, env);
-  const ctx: Ctx = { env, gitDir, out: [] };
+  const ctx: Ctx = { env: opts.env, cwd: opts.cwd, gitDir: findGitDir(opts.cwd, opts.env), out: [] };
+  readScopes(ctx);
+  const last = new Map<string, ConfigEntry>();
+  for (const e of ctx.out) last.set(e.key, e);
+  return { entries: ctx.out, gitDir: ctx.gitDir, get: (key) => last.get(canonicalKey(key) ?? key) };
+}
+
+/** Every scope in git's order into ctx.out. */
+function readScopes(ctx: Ctx): void {
+  const { env, gitDir } = ctx;
 
   // system
   const noSystem = parseGitBool(env.GIT_CONFIG_NOSYSTEM ?? 'false');
-  if (!noSystem) addFile(ctx, env.GIT_CONFIG_SYSTEM ? resolve(opts.cwd, env.GIT_CONFIG_SYSTEM) : systemConfigPath(env), 0);
+  if (!noSystem) addFile(ctx, env.GIT_CONFIG_SYSTEM ? resolve(ctx.cwd, env.GIT_CONFIG_SYSTEM) : systemConfigPath(env), 0);
 
   // global: $XDG_CONFIG_HOME/git/config, then ~/.gitconfig (or only GIT_CONFIG_GLOBAL)
-  if (env.GIT_CONFIG_GLOBAL) addFile(ctx, resolve(opts.cwd, expandTilde(env.GIT_CONFIG_GLOBAL, env)), 0);
+  if (env.GIT_CONFIG_GLOBAL) addFile(ctx, resolve(ctx.cwd, expandTilde(env.GIT_CONFIG_GLOBAL, env)), 0);
   else {
     const xdg = env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, 'git', 'config') : join(home(env), '.config', 'git', 'config');
     addFile(ctx, xdg, 0);
@@ -319,8 +360,4 @@ export function readGitConfig(opts: ReadGitConfigOptions): GitConfig {
   }
 
   addCommandScope(ctx);
-
-  const last = new Map<string, ConfigEntry>();
-  for (const e of ctx.out) last.set(e.key, e);
-  return { entries: ctx.out, gitDir, get: (key) => last.get(canonicalKey(key) ?? key) };
 }

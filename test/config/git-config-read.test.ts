@@ -145,6 +145,60 @@ describe('git config files and scopes', () => {
     expect(ours(root, env)).toEqual(gitList(root, env));
   });
 
+  it('follows includeIf "hasconfig:remote.*.url:" like git (per-organisation settings)', () => {
+    const dir = join(root, 'hasconfig');
+    mkdirSync(dir);
+    const g = join(dir, 'global.cfg');
+    writeFileSync(
+      g,
+      `[gitseal]\n  fulcio = http://default\n` +
+        `[includeIf "hasconfig:remote.*.url:https://github.com/acme/**"]\n  path = acme.inc\n` +
+        `[includeIf "hasconfig:remote.*.url:https://github.com/flat/*"]\n  path = flat.inc\n` +
+        `[includeIf "hasconfig:remote.*.url:git@example.com:*/**"]\n  path = ssh.inc\n` +
+        `[includeIf "hasconfig:user.email:a@example.com"]\n  path = unknown-key.inc\n`,
+    );
+    writeFileSync(join(dir, 'acme.inc'), '[gitseal]\n  fulcio = http://acme\n[user]\n  email = dev@acme.example\n[include]\n  path = acme-nested.inc\n');
+    writeFileSync(join(dir, 'acme-nested.inc'), '[gitseal]\n  issuer = http://acme-issuer\n');
+    writeFileSync(join(dir, 'flat.inc'), '[gitseal]\n  rekor = http://flat\n');
+    writeFileSync(join(dir, 'ssh.inc'), '[gitseal]\n  clientID = ssh\n');
+    writeFileSync(join(dir, 'unknown-key.inc'), '[gitseal]\n  clientID = never\n');
+    const env = baseEnv({ GIT_CONFIG_GLOBAL: g });
+    const layouts: Array<[string, string[]]> = [
+      ['acme', ['https://github.com/acme/tool.git']],
+      ['acme-second-remote', ['https://github.com/other/x.git', 'https://github.com/acme/deep/er/y']],
+      ['flat-one-level', ['https://github.com/flat/repo']],
+      ['flat-too-deep', ['https://github.com/flat/a/b']], // "*" stops at "/" (WM_PATHNAME)
+      ['ssh', ['git@example.com:team/repo.git']],
+      ['none', ['https://gitlab.com/acme/tool.git']],
+      ['no-remote', []],
+    ];
+    for (const [name, urls] of layouts) {
+      const repo = newRepo(join('hasconfig', name));
+      urls.forEach((u, i) => git(repo, ['remote', 'add', `r${i}`, u], env));
+      const expected = gitList(repo, env);
+      expect(ours(repo, env), name).toEqual(expected);
+    }
+    expect(readGitConfig({ cwd: join(dir, 'acme'), env }).get('gitseal.fulcio')?.value).toBe('http://acme');
+    expect(readGitConfig({ cwd: join(dir, 'none'), env }).get('gitseal.fulcio')?.value).toBe('http://default');
+    // A remote from the command scope counts too; outside any repository as well.
+    const cli = baseEnv({ GIT_CONFIG_GLOBAL: g, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'remote.x.url', GIT_CONFIG_VALUE_0: 'https://github.com/acme/z' });
+    expect(ours(dir, cli)).toEqual(gitList(dir, cli));
+    expect(readGitConfig({ cwd: dir, env: cli }).get('gitseal.fulcio')?.value).toBe('http://acme');
+  });
+
+  it('refuses, as git does, a remote URL set by a file that hasconfig:remote.*.url included', () => {
+    const dir = join(root, 'hasconfig-loop');
+    mkdirSync(dir);
+    const g = join(dir, 'global.cfg');
+    writeFileSync(g, `[includeIf "hasconfig:remote.*.url:https://**"]\n  path = sets-url.inc\n`);
+    writeFileSync(join(dir, 'sets-url.inc'), '[remote "sneaky"]\n  url = https://example.com/r\n');
+    const env = baseEnv({ GIT_CONFIG_GLOBAL: g });
+    const repo = newRepo(join('hasconfig-loop', 'repo'));
+    // Whether or not a URL matches: git reads such files unconditionally while collecting URLs.
+    expect(() => gitList(repo, env)).toThrow();
+    expect(() => readGitConfig({ cwd: repo, env })).toThrow(/remote URLs cannot be configured in file directly or indirectly included by includeIf\.hasconfig/);
+  });
+
   it('honours GIT_CONFIG_GLOBAL, GIT_CONFIG_SYSTEM, GIT_CONFIG_NOSYSTEM and GIT_DIR', () => {
     const repo = newRepo('envfiles');
     git(repo, ['config', 'gitseal.rekor', 'http://local']);
