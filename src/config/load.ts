@@ -44,6 +44,7 @@ export const SETTINGS: Setting[] = [
   { field: 'clientID', name: 'clientID', gitsign: true, env: 'OIDC_CLIENT_ID' },
   { field: 'connectorID', name: 'connectorID', gitsign: true, env: 'CONNECTOR_ID' },
   { field: 'redirectURL', name: 'redirectURL', gitsign: true, env: 'OIDC_REDIRECT_URL' },
+  { field: 'clientSecretFile', name: 'clientSecretFile', gitsign: true, env: 'OIDC_CLIENT_SECRET_FILE', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
   { field: 'tokenProvider', name: 'tokenProvider', gitsign: true, env: 'TOKEN_PROVIDER' },
   { field: 'urlOpener', name: 'urlOpener', gitsign: true, env: 'URL_OPENER', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
   { field: 'trustedRoot', name: 'trustedRoot', env: 'TRUSTED_ROOT', envPrefixes: ['GITSEAL_'] },
@@ -224,6 +225,7 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
       case 'trustedRoot':
       case 'signingConfig':
       case 'fulcioRoot':
+      case 'clientSecretFile':
       case 'allowedSignersFile':
       case 'logPath':
         v = path(r, env);

@@ -13,6 +13,12 @@ export interface GitsealConfig {
   clientID: string;
   connectorID?: string;
   redirectURL?: string;
+  /**
+   * A file holding the OIDC client secret, for an issuer whose client is confidential (gitsign's
+   * clientSecretFile). Read only when a browser or device login runs; the secret itself is never
+   * kept in the configuration, printed or sent anywhere but the issuer's token endpoint.
+   */
+  clientSecretFile?: string;
   tokenProvider: TokenProviderName;
   /** Command template for opening the browser, `{{.URL}}` substituted; no shell. */
   urlOpener?: string;

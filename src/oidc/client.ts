@@ -5,6 +5,7 @@
  * plain http on the loopback (the sandbox) there is no TLS to vouch for the
  * token endpoint, and a cached token should be one we checked end to end.
  */
+import { readFileSync, statSync } from 'node:fs';
 import type * as OpenId from 'openid-client';
 import { GitsealError } from '../errors.js';
 import type { GitsealConfig } from '../config/types.js';
@@ -24,7 +25,28 @@ export function isLoopbackHttp(url: URL): boolean {
   return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 }
 
-export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID'>): Promise<OidcClient> {
+/** Largest client secret file accepted (a secret is a few dozen bytes). */
+const MAX_CLIENT_SECRET_BYTES = 4096;
+
+/**
+ * The client secret in `path` (gitsign's clientSecretFile): the file's text without surrounding
+ * white space. Errors name the file, never its content.
+ */
+export function readClientSecret(path: string): string {
+  let bytes: Buffer;
+  try {
+    if (statSync(path).size > MAX_CLIENT_SECRET_BYTES) throw new GitsealError('CONFIG', `the OIDC client secret file ${path} is larger than ${MAX_CLIENT_SECRET_BYTES} bytes`);
+    bytes = readFileSync(path);
+  } catch (e) {
+    if (e instanceof GitsealError) throw e;
+    throw new GitsealError('CONFIG', `cannot read the OIDC client secret file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  const secret = bytes.toString('utf8').trim();
+  if (!secret || /[\u0000-\u001f\u007f]/.test(secret)) throw new GitsealError('CONFIG', `the OIDC client secret file ${path} holds no usable secret (one line of text expected)`);
+  return secret;
+}
+
+export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | 'clientSecretFile'>): Promise<OidcClient> {
   let issuerURL: URL;
   try {
     issuerURL = new URL(cfg.issuer);
@@ -34,11 +56,15 @@ export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID'>): 
   if (issuerURL.protocol !== 'https:' && !isLoopbackHttp(issuerURL)) {
     throw new GitsealError('CONFIG', `the OIDC issuer ${cfg.issuer} must use https`);
   }
+  // A confidential client authenticates at the token (and device) endpoint with HTTP Basic, the
+  // method every OAuth server must support (RFC 6749 §2.3.1); a public one sends only its ID.
+  const secret = cfg.clientSecretFile ? readClientSecret(cfg.clientSecretFile) : undefined;
   const oc = await import('openid-client');
   const execute = [oc.enableNonRepudiationChecks];
   if (isLoopbackHttp(issuerURL)) execute.push(oc.allowInsecureRequests);
   try {
-    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, oc.None(), { execute, timeout: 30, [oc.customFetch]: limitedFetch });
+    const auth = secret === undefined ? oc.None() : oc.ClientSecretBasic(secret);
+    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, auth, { execute, timeout: 30, [oc.customFetch]: limitedFetch });
     // Every later request (JWKS, token, device endpoints) goes through the same limit.
     config[oc.customFetch] = limitedFetch;
     return { oc, config, issuer: config.serverMetadata().issuer, clientID: cfg.clientID };
@@ -99,7 +125,16 @@ export function acceptIdToken(
 export function oidcReason(e: unknown): string {
   if (!(e instanceof Error)) return redactTokens(String(e));
   const err = e as Error & { error?: string; error_description?: string };
-  if (err.error) return redactTokens(`${err.error}${err.error_description ? `: ${err.error_description}` : ''}`.split('\n')[0]);
+  // A 401 with WWW-Authenticate (openid-client's WWWAuthenticateChallengeError): the OAuth error
+  // is in the challenge parameters (RFC 6750 §3, RFC 6749 §5.2).
+  const challenge = Array.isArray(err.cause)
+    ? (err.cause as Array<{ parameters?: { error?: string; error_description?: string } }>).find((c) => c?.parameters?.error)?.parameters
+    : undefined;
+  const oauth = err.error ? { error: err.error, error_description: err.error_description } : challenge;
+  if (oauth?.error) {
+    const hint = oauth.error === 'invalid_client' ? ' (the issuer refused this client: check gitseal.clientID and gitseal.clientSecretFile)' : '';
+    return redactTokens(`${oauth.error}${oauth.error_description ? `: ${oauth.error_description}` : ''}`.split('\n')[0] + hint);
+  }
   const cause = err.cause instanceof Error ? err.cause.message : '';
   return redactTokens((cause ? `${err.message} (${cause})` : err.message).split('\n')[0]);
 }

@@ -168,7 +168,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       dir,
       caGeneration: opts.caGeneration,
       issuers: [
-        { issuerURL: issuers.email, audience: 'sigstore', type: 'email' },
+        // The confidential client too: a private Fulcio is configured with the client ID its Dex uses.
+        { issuerURL: issuers.email, audience: ['sigstore', 'sigstore-confidential'], type: 'email' },
         { issuerURL: issuers.workflow, audience: 'sigstore', type: 'github-workflow', jwksURI: jwksUri },
         { issuerURL: issuers.uri, audience: 'sigstore', type: 'uri', jwksURI: jwksUri },
       ],

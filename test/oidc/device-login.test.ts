@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { clientSecretPath, SANDBOX_CONFIDENTIAL_CLIENT_ID, startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';
@@ -66,6 +66,38 @@ describe.skipIf(!haveChromium)('device login (RFC 8628) approved from a second b
     expect(again.raw).toBe(token.raw);
     expect(op.stats()).toEqual(after);
     expect((await whoami(cfg, { env }))?.identity).toBe('frank@example.test');
+  });
+
+  it('logs in with a confidential client (gitseal.clientSecretFile), and says so in one line when the secret is wrong', async () => {
+    const env = isolatedEnv();
+    const secretFile = clientSecretPath(dir);
+    const secret = readFileSync(secretFile, 'utf8').trim();
+    const cfg = config(op.issuer, { tokenProvider: 'device', clientID: SANDBOX_CONFIDENTIAL_CLIENT_ID, clientSecretFile: secretFile });
+    const said: string[] = [];
+    const pending = getIdentityToken(cfg, { env, say: (l) => said.push(l), terminal: true });
+    const { uri, code } = await prompt(said);
+    const page = await approveDevice(browser, uri, code, 'grace@example.test');
+    const token = await pending;
+    await page.close();
+    expect(token.email).toBe('grace@example.test');
+    expect(JSON.parse(Buffer.from(token.raw.split('.')[1], 'base64url').toString()).aud).toBe(SANDBOX_CONFIDENTIAL_CLIENT_ID);
+    leakCheck(said.join('\n'), secret);
+
+    // A wrong secret: the issuer refuses the client before any code is shown.
+    const wrongFile = join(dir, 'wrong-secret');
+    writeFileSync(wrongFile, 'not-the-secret\n', { mode: 0o600 });
+    const wrong = (await getIdentityToken({ ...cfg, clientSecretFile: wrongFile }, { env: isolatedEnv(), say: (l) => said.push(l), terminal: true }).catch((e: unknown) => e)) as GitsealError;
+    expect(wrong).toBeInstanceOf(GitsealError);
+    expect(wrong.message.split('\n')).toHaveLength(1);
+    expect(wrong.message).toMatch(/invalid_client|client authentication failed/i);
+    expect(wrong.message).not.toContain('not-the-secret');
+    // The same client without its secret is refused too; a missing file is named.
+    const none = (await getIdentityToken({ ...cfg, clientSecretFile: undefined }, { env: isolatedEnv(), say: () => {}, terminal: true }).catch((e: unknown) => e)) as GitsealError;
+    expect(none).toBeInstanceOf(GitsealError);
+    expect(none.message).toMatch(/invalid_client|client authentication failed/i);
+    const missing = (await getIdentityToken({ ...cfg, clientSecretFile: join(dir, 'nope') }, { env: isolatedEnv(), say: () => {}, terminal: true }).catch((e: unknown) => e)) as GitsealError;
+    expect(missing.code).toBe('CONFIG');
+    expect(missing.message).toBe(`cannot read the OIDC client secret file ${join(dir, 'nope')}: ENOENT`);
   });
 
   it('reports a refused device code clearly', async () => {

@@ -8,6 +8,7 @@
  * first commit's log entry is proven against the new checkpoint.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,5 +148,37 @@ describe.skipIf(!haveChromium)('sandbox as a child process: browser and device l
     expect(() =>
       verifyInclusion(BigInt(p.logIndex), cp.size, leaf, p.hashes.map((h) => Buffer.from(h, 'hex')), cp.rootHash),
     ).not.toThrow();
+  });
+  it('confidential client: gitsign\'s clientSecretFile names the secret; the device login and git commit -S work with it', async () => {
+    // What a private Dex with a confidential client needs, under gitsign's variable names.
+    const conf = { ...sb.env, GITSIGN_OIDC_CLIENT_ID: 'sigstore-confidential', GITSEAL_OIDC_CLIENT_ID: 'sigstore-confidential', GITSIGN_OIDC_CLIENT_SECRET_FILE: join(dir, 'oidc', 'client-secret') };
+    const secret = readFileSync(join(dir, 'oidc', 'client-secret'), 'utf8').trim();
+    const before = stats();
+    const cp = spawn(process.execPath, [BIN, 'login', '--device'], { cwd: sb.dir, env: conf, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cp.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    cp.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number>((resolve) => cp.on('close', (c) => resolve(c ?? -1)));
+    let m: RegExpExecArray | null = null;
+    for (let i = 0; i < 600 && !m; i++) {
+      m = /open (\S+) and enter the code (\S+)/.exec(out);
+      if (!m) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(m, out).not.toBeNull();
+    await (await approveDevice(browser, m![1], m![2], 'grace@example.test')).close();
+    expect(await done, out).toBe(0);
+    expect(out).toMatch(/logged in as grace@example\.test/);
+
+    const r = spawnSync('git', ['commit', '-S', '-q', '--allow-empty', '-m', 'signed through the confidential client'], { cwd: repo, env: conf, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(spawnSync('git', ['log', '--format=%G? %GS', '-1'], { cwd: repo, env: conf, encoding: 'utf8' }).stdout.trim()).toBe('U grace@example.test');
+    const after = stats();
+    expect(after.oidc.tokensIssued).toBe(before.oidc.tokensIssued + 1); // the commit used the cached login
+    expect(after.fulcio.signingCert).toBe(before.fulcio.signingCert + 1);
+    // The secret appears nowhere a person or a log would see it.
+    const version = spawnSync(process.execPath, [BIN, 'version'], { cwd: repo, env: conf, encoding: 'utf8' });
+    expect(version.stdout).toContain('clientSecretFile');
+    for (const text of [out, r.stderr, version.stdout, version.stderr]) expect(text).not.toContain(secret);
+    expect(spawnSync(process.execPath, [BIN, 'logout'], { env: conf }).status).toBe(0);
   });
 });

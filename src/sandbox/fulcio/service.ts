@@ -201,7 +201,7 @@ export function createFulcioService(opts: FulcioServiceOptions): FulcioService {
       run: async () => ({
         issuers: opts.issuers.map((i) => ({
           issuerUrl: i.issuerURL,
-          audience: i.audience,
+          audience: [i.audience].flat()[0],
           challengeClaim: challengeClaimFor(i.type),
           issuerType: i.type,
           spiffeTrustDomain: '',

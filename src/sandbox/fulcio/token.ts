@@ -11,7 +11,8 @@ import type { IssuerType } from './leaf-profile.js';
 
 export interface IssuerConfig {
   issuerURL: string;
-  audience: string;
+  /** The client ID(s) tokens must be for (Fulcio's ClientID; the sandbox also takes its confidential client). */
+  audience: string | string[];
   type: IssuerType;
   /** Skip discovery and take the keys from here. */
   jwksURI?: string;
@@ -36,7 +37,7 @@ function tokenError(reason: string): FulcioServiceError {
 function describeJoseError(e: unknown, issuer: IssuerConfig): string {
   if (e instanceof errors.JWTExpired) return 'the token has expired';
   if (e instanceof errors.JWTClaimValidationFailed) {
-    if (e.claim === 'aud') return `the token audience is not "${issuer.audience}"`;
+    if (e.claim === 'aud') return `the token audience is not ${[issuer.audience].flat().map((a) => `"${a}"`).join(' or ')}`;
     if (e.claim === 'nbf') return 'the token is not valid yet ("nbf" is in the future)';
     if (e.claim === 'iat') return 'the token "iat" claim is invalid';
     if (e.reason === 'missing') return `the token has no "${e.claim}" claim`;

@@ -5,12 +5,18 @@
  *  - loopback redirects on any port (RFC 8252 §7.3),
  *  - device authorization grant (RFC 8628),
  *  - ID tokens with aud = client id, `email` and `email_verified`, living a few minutes.
+ * Beside it a confidential client `sigstore-confidential` (client_secret_basic), as a private
+ * Dex may require: its secret is written to DIR/oidc/client-secret (0600) for
+ * gitseal.clientSecretFile / GITSIGN_OIDC_CLIENT_SECRET_FILE.
  * Keys persist in DIR/oidc/ (see keys.ts); everything else is in memory.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type KoaLikeContext } from 'oidc-provider';
-import { loadOrCreateKeys } from './keys.js';
+import { createHmac, randomBytes } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadOrCreateKeys, oidcDir } from './keys.js';
 import { MemoryStore } from './memory-adapter.js';
 import {
   deviceSuccessPage,
@@ -21,6 +27,12 @@ import {
 } from './pages.js';
 
 export const SANDBOX_CLIENT_ID = 'sigstore';
+export const SANDBOX_CONFIDENTIAL_CLIENT_ID = 'sigstore-confidential';
+
+/** Where the confidential client's secret is written (stable across restarts: derived from the provider's keys). */
+export function clientSecretPath(dir: string): string {
+  return join(oidcDir(dir), 'client-secret');
+}
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export interface OidcProviderOptions {
@@ -60,6 +72,10 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Runn
   const host = opts.host ?? '127.0.0.1';
   const idTokenTTL = opts.idTokenTTL ?? 300;
   const keys = await loadOrCreateKeys(opts.dir);
+  const clientSecret = createHmac('sha256', keys.cookieKeys[0]).update('sandbox confidential client secret').digest('base64url');
+  const secretTmp = `${clientSecretPath(opts.dir)}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(secretTmp, clientSecret + '\n', { mode: 0o600, flag: 'wx' });
+  renameSync(secretTmp, clientSecretPath(opts.dir));
   const counters: OidcProviderStats = { logins: 0, tokensIssued: 0, deviceCodes: 0, authorizations: 0 };
 
   const server = createServer();
@@ -80,6 +96,16 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Runn
         application_type: 'native',
         token_endpoint_auth_method: 'none',
         // Registered without a port: a native client may use any port (RFC 8252 §7.3).
+        redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
+        grant_types: ['authorization_code', DEVICE_CODE_GRANT],
+        response_types: ['code'],
+      },
+      {
+        client_id: SANDBOX_CONFIDENTIAL_CLIENT_ID,
+        client_secret: clientSecret,
+        client_name: 'sigstore (confidential)',
+        application_type: 'native',
+        token_endpoint_auth_method: 'client_secret_basic',
         redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
         grant_types: ['authorization_code', DEVICE_CODE_GRANT],
         response_types: ['code'],
