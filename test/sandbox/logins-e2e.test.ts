@@ -39,6 +39,23 @@ describe.skipIf(!haveChromium)('sandbox as a child process: browser and device l
     return JSON.parse(r.stdout) as Stats;
   };
   const git = (args: string[]) => spawnSync('git', args, { cwd: repo, env: sb.env, encoding: 'utf8' });
+  /** `gitseal login --device` as a child process, approved as `email` from Chromium; its output and exit code. */
+  const deviceLogin = async (env: NodeJS.ProcessEnv, email: string): Promise<{ uri: string; out: string; code: number }> => {
+    const cp = spawn(process.execPath, [BIN, 'login', '--device'], { cwd: sb.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cp.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    cp.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number>((resolve) => cp.on('close', (c) => resolve(c ?? -1)));
+    let m: RegExpExecArray | null = null;
+    for (let i = 0; i < 600 && !m; i++) {
+      m = /open (\S+) and enter the code (\S+)/.exec(out);
+      if (!m) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(m, out).not.toBeNull();
+    await (await approveDevice(browser, m![1], m![2], email)).close();
+    const code = await done;
+    return { uri: m![1], out, code };
+  };
 
   beforeAll(async () => {
     sigstore = await startSandbox(dir);
@@ -61,23 +78,9 @@ describe.skipIf(!haveChromium)('sandbox as a child process: browser and device l
 
   it('device flow: gitseal shows a URL and code, a second device approves, gitseal caches the token', async () => {
     const before = stats();
-    const cp = spawn(process.execPath, [BIN, 'login', '--device'], { cwd: sb.dir, env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    cp.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    cp.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const done = new Promise<number>((resolve) => cp.on('close', (c) => resolve(c ?? -1)));
-    let m: RegExpExecArray | null = null;
-    for (let i = 0; i < 600 && !m; i++) {
-      m = /open (\S+) and enter the code (\S+)/.exec(out);
-      if (!m) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(m, out).not.toBeNull();
-    const [, uri, code] = m!;
+    const { uri, out, code } = await deviceLogin(sb.env, 'frank@example.test');
     expect(uri).toBe(`${sigstore.issuer}/device`);
-
-    await (await approveDevice(browser, uri, code, 'frank@example.test')).close();
-
-    expect(await done, out).toBe(0);
+    expect(code, out).toBe(0);
     expect(out).toMatch(/logged in as frank@example\.test/);
     expect(out).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
     expect(stats().oidc.deviceCodes).toBe(before.oidc.deviceCodes + 1);
@@ -154,19 +157,8 @@ describe.skipIf(!haveChromium)('sandbox as a child process: browser and device l
     const conf = { ...sb.env, GITSIGN_OIDC_CLIENT_ID: 'sigstore-confidential', GITSEAL_OIDC_CLIENT_ID: 'sigstore-confidential', GITSIGN_OIDC_CLIENT_SECRET_FILE: join(dir, 'oidc', 'client-secret') };
     const secret = readFileSync(join(dir, 'oidc', 'client-secret'), 'utf8').trim();
     const before = stats();
-    const cp = spawn(process.execPath, [BIN, 'login', '--device'], { cwd: sb.dir, env: conf, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    cp.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    cp.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const done = new Promise<number>((resolve) => cp.on('close', (c) => resolve(c ?? -1)));
-    let m: RegExpExecArray | null = null;
-    for (let i = 0; i < 600 && !m; i++) {
-      m = /open (\S+) and enter the code (\S+)/.exec(out);
-      if (!m) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(m, out).not.toBeNull();
-    await (await approveDevice(browser, m![1], m![2], 'grace@example.test')).close();
-    expect(await done, out).toBe(0);
+    const { out, code } = await deviceLogin(conf, 'grace@example.test');
+    expect(code, out).toBe(0);
     expect(out).toMatch(/logged in as grace@example\.test/);
 
     const r = spawnSync('git', ['commit', '-S', '-q', '--allow-empty', '-m', 'signed through the confidential client'], { cwd: repo, env: conf, encoding: 'utf8' });

@@ -87,28 +87,24 @@ export async function startOidcProvider(opts: OidcProviderOptions): Promise<Runn
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const store = new MemoryStore();
+  // What both clients share: a native app with loopback redirects and the device grant.
+  const nativeClient = {
+    application_type: 'native',
+    // Registered without a port: a native client may use any port (RFC 8252 §7.3).
+    redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
+    grant_types: ['authorization_code', DEVICE_CODE_GRANT],
+    response_types: ['code'],
+  };
   const provider = new Provider(issuer, {
     adapter: (model: string) => store.adapterFor(model),
     clients: [
+      { ...nativeClient, client_id: SANDBOX_CLIENT_ID, client_name: 'sigstore', token_endpoint_auth_method: 'none' },
       {
-        client_id: SANDBOX_CLIENT_ID,
-        client_name: 'sigstore',
-        application_type: 'native',
-        token_endpoint_auth_method: 'none',
-        // Registered without a port: a native client may use any port (RFC 8252 §7.3).
-        redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
-        grant_types: ['authorization_code', DEVICE_CODE_GRANT],
-        response_types: ['code'],
-      },
-      {
+        ...nativeClient,
         client_id: SANDBOX_CONFIDENTIAL_CLIENT_ID,
         client_secret: clientSecret,
         client_name: 'sigstore (confidential)',
-        application_type: 'native',
         token_endpoint_auth_method: 'client_secret_basic',
-        redirect_uris: ['http://127.0.0.1/auth/callback', 'http://localhost/auth/callback'],
-        grant_types: ['authorization_code', DEVICE_CODE_GRANT],
-        response_types: ['code'],
       },
     ],
     jwks: { keys: [keys.signingKey] },
