@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import type { RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { login, logout, whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';
-import { capturingOpener, config, haveChromium, isolatedEnv, launchChromium, leakCheck, signIn } from './helpers.js';
+import { capturingOpener, config, haveChromium, isolatedEnv, leakCheck, signIn, startProviderAndBrowser } from './helpers.js';
 
 if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent, the browser login tests need a real Chromium');
 
@@ -15,17 +14,9 @@ describe.skipIf(!haveChromium)('browser login in real Chromium', () => {
   let dir: string;
   let op: RunningOidcProvider;
   let browser: BrowserContext;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gitseal-op-'));
-    op = await startOidcProvider({ dir, idTokenTTL: 300 });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await op?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => void ({ dir, op, browser, close } = await startProviderAndBrowser({ idTokenTTL: 300 })));
+  afterAll(() => close?.());
 
   it('logs in through the browser, validates and caches the token, then reuses it without a login', async () => {
     const env = isolatedEnv();

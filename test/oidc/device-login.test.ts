@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { clientSecretPath, SANDBOX_CONFIDENTIAL_CLIENT_ID, startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { clientSecretPath, SANDBOX_CONFIDENTIAL_CLIENT_ID, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';
-import { approveDevice, config, haveChromium, isolatedEnv, launchChromium, leakCheck } from './helpers.js';
+import { approveDevice, config, haveChromium, isolatedEnv, leakCheck, startProviderAndBrowser } from './helpers.js';
 
 if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent, the device login test needs a real Chromium');
 
@@ -25,17 +24,9 @@ describe.skipIf(!haveChromium)('device login (RFC 8628) approved from a second b
   let dir: string;
   let op: RunningOidcProvider;
   let browser: BrowserContext;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gitseal-op-'));
-    op = await startOidcProvider({ dir });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await op?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => void ({ dir, op, browser, close } = await startProviderAndBrowser()));
+  afterAll(() => close?.());
 
   it('shows URL and code on the terminal, polls until approved, caches the token', async () => {
     const env = isolatedEnv();

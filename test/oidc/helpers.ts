@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { GitsealConfig } from '../../src/config/types.js';
+import { startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
 
 // Every temporary directory a test file made through these helpers goes when that file is done.
 const made: string[] = [];
@@ -163,4 +164,28 @@ export async function bundleScript(source: string): Promise<string> {
     logLevel: 'silent',
   });
   return join(work, 'entry.mjs');
+}
+
+/** A sandbox OpenID provider (state in a fresh temporary directory) and a Chromium, for one describe block. */
+export interface ProviderAndBrowser {
+  dir: string;
+  op: RunningOidcProvider;
+  browser: BrowserContext;
+  close(): Promise<void>;
+}
+
+export async function startProviderAndBrowser(opts: { idTokenTTL?: number } = {}): Promise<ProviderAndBrowser> {
+  const dir = mkdtempSync(join(tmpdir(), 'gitseal-op-'));
+  const op = await startOidcProvider({ dir, ...opts });
+  const browser = await launchChromium();
+  return {
+    dir,
+    op,
+    browser,
+    async close() {
+      await browser.close();
+      await op.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -12,9 +12,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { mintIdToken, startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { mintIdToken, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
 import { readCachedToken } from '../../src/oidc/token-cache.js';
-import { bundleScript, capturingOpener, config, haveChromium, isolatedEnv, launchChromium, leakCheck, signIn } from './helpers.js';
+import { bundleScript, capturingOpener, config, haveChromium, isolatedEnv, leakCheck, signIn, startProviderAndBrowser } from './helpers.js';
 
 let work: string;
 let entry: string;
@@ -90,16 +90,9 @@ describe.skipIf(!haveChromium)('no token in any output or file', () => {
   let dir: string;
   let op: RunningOidcProvider;
   let browser: BrowserContext;
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gitseal-op-'));
-    op = await startOidcProvider({ dir });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await op?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => void ({ dir, op, browser, close } = await startProviderAndBrowser()));
+  afterAll(() => close?.());
 
   function allFiles(d: string): string[] {
     return readdirSync(d, { withFileTypes: true }).flatMap((e) =>
