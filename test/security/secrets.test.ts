@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext } from 'playwright-core';
 import type { GitsealConfig } from '../../src/config/types.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
+import { config as oidcTestConfig } from '../oidc/helpers.js';
 import { ensureBuilt, errorLines, gitseal, isolatedEnv, makeRepo, removeSnapshot, startSandbox, tempDir, type Sandbox } from '../reliability/helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -80,19 +81,7 @@ async function signIn(url: string, email: string): Promise<void> {
 }
 
 function cfg(over: Partial<GitsealConfig>): GitsealConfig {
-  return {
-    fulcioURL: sb.env.GITSEAL_FULCIO_URL,
-    rekorURL: sb.env.GITSEAL_REKOR_URL,
-    rekorVersion: 1,
-    issuer: sb.env.GITSEAL_OIDC_ISSUER,
-    clientID: 'sigstore',
-    tokenProvider: 'auto',
-    offline: true,
-    matchCommitter: false,
-    agent: 'off',
-    sources: {},
-    ...over,
-  };
+  return oidcTestConfig(sb.env.GITSEAL_OIDC_ISSUER, { fulcioURL: sb.env.GITSEAL_FULCIO_URL, rekorURL: sb.env.GITSEAL_REKOR_URL, ...over });
 }
 
 /** Every file under `dir` (sockets and FIFOs listed, not read). */
