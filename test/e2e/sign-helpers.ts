@@ -13,7 +13,7 @@ import { bundleFromJSON } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { canonicalBody, hashedRekordV001 } from '../../src/rekor/body.js';
-import { decodeTle } from '../../src/rekor/tle.js';
+import { decodeTle, type TransparencyLogEntry } from '../../src/rekor/tle.js';
 import { hashedRekordV002Body } from '../../src/verify/tlog.js';
 import { children, decodeOid, der as derWriter, parseDer } from '../../src/util/der.js';
 import { decodePem } from '../../src/util/pem.js';
@@ -139,34 +139,41 @@ export function gpgsmVerify(gnupgHome: string, dir: string, der: Buffer, payload
   return r.stdout;
 }
 
+/**
+ * One `verificationMaterial.tlogEntries[]` item of a v0.3 bundle (JSON) for `e`, whose log body is
+ * `body`; the SET (inclusion promise) when the entry has one. `integratedTime` overrides the
+ * entry's (Rekor v2 entries carry none).
+ */
+export function bundleTlogEntry(e: TransparencyLogEntry, body: Buffer, opts: { integratedTime?: string } = {}): Record<string, unknown> {
+  const proof = e.inclusionProof!;
+  return {
+    logIndex: e.logIndex.toString(),
+    logId: { keyId: e.logId.toString('base64') },
+    kindVersion: { kind: e.kind, version: e.version },
+    integratedTime: opts.integratedTime ?? e.integratedTime.toString(),
+    ...(e.signedEntryTimestamp ? { inclusionPromise: { signedEntryTimestamp: e.signedEntryTimestamp.toString('base64') } } : {}),
+    inclusionProof: {
+      logIndex: proof.logIndex.toString(),
+      rootHash: proof.rootHash.toString('base64'),
+      treeSize: proof.treeSize.toString(),
+      hashes: proof.hashes.map((h) => h.toString('base64')),
+      checkpoint: { envelope: proof.checkpoint },
+    },
+    canonicalizedBody: body.toString('base64'),
+  };
+}
+
 /** @sigstore/verify on a v0.3 bundle built from the CMS: artifact = DER signed attributes. */
 export function sigstoreVerify(der: Buffer, trustedRootPath: string, expect: { identity: string; issuer?: string }): void {
   const p = cmsPieces(der);
   const e = decodeTle(p.tle);
   const digest = createHash('sha256').update(p.signedAttrs).digest();
   const body = e.version === '0.0.2' ? hashedRekordV002Body(digest, p.signature, p.leaf) : canonicalBody(hashedRekordV001(digest, p.signature, p.leaf));
-  const proof = e.inclusionProof!;
   const bundle = bundleFromJSON({
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
     verificationMaterial: {
       certificate: { rawBytes: p.leaf.toString('base64') },
-      tlogEntries: [
-        {
-          logIndex: e.logIndex.toString(),
-          logId: { keyId: e.logId.toString('base64') },
-          kindVersion: { kind: e.kind, version: e.version },
-          integratedTime: e.integratedTime.toString(),
-          ...(e.signedEntryTimestamp ? { inclusionPromise: { signedEntryTimestamp: e.signedEntryTimestamp.toString('base64') } } : {}),
-          inclusionProof: {
-            logIndex: proof.logIndex.toString(),
-            rootHash: proof.rootHash.toString('base64'),
-            treeSize: proof.treeSize.toString(),
-            hashes: proof.hashes.map((h) => h.toString('base64')),
-            checkpoint: { envelope: proof.checkpoint },
-          },
-          canonicalizedBody: body.toString('base64'),
-        },
-      ],
+      tlogEntries: [bundleTlogEntry(e, body)],
       // A bundle holds the whole TimeStampResp (RFC 3161 §2.4.2): status granted + the token gitsign embeds.
       timestampVerificationData: { rfc3161Timestamps: p.tst ? [{ signedTimestamp: derWriter.seq(derWriter.seq(derWriter.int(0)), p.tst).toString('base64') }] : [] },
     },

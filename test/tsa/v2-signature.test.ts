@@ -24,6 +24,7 @@ import { der } from '../../src/util/der.js';
 import { encodePem } from '../../src/util/pem.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { sandboxCli, sandboxConfig, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
+import { bundleTlogEntry } from '../e2e/sign-helpers.js';
 
 let dir: string;
 let sandbox: SandboxProcess | undefined;
@@ -85,27 +86,12 @@ describe('Rekor v2 + RFC 3161 signature against the sandbox', () => {
 
   it('verifies with @sigstore/verify from the same pieces (independent implementation)', () => {
     const e = made.w.entry;
-    const p = e.inclusionProof!;
+    expect(e.signedEntryTimestamp).toBeUndefined(); // Rekor v2: no SET, so the bundle carries no inclusion promise
     const bundle = bundleFromJSON({
       mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
       verificationMaterial: {
         certificate: { rawBytes: made.leaf.toString('base64') },
-        tlogEntries: [
-          {
-            logIndex: e.logIndex.toString(),
-            logId: { keyId: e.logId.toString('base64') },
-            kindVersion: { kind: e.kind, version: e.version },
-            integratedTime: '0',
-            inclusionProof: {
-              logIndex: p.logIndex.toString(),
-              rootHash: p.rootHash.toString('base64'),
-              treeSize: p.treeSize.toString(),
-              hashes: p.hashes.map((h) => h.toString('base64')),
-              checkpoint: { envelope: p.checkpoint },
-            },
-            canonicalizedBody: e.canonicalizedBody!.toString('base64'),
-          },
-        ],
+        tlogEntries: [bundleTlogEntry(e, e.canonicalizedBody!, { integratedTime: '0' })],
         // A bundle holds the whole TimeStampResp (status granted + token); the CMS holds only the token.
         timestampVerificationData: { rfc3161Timestamps: [{ signedTimestamp: der.seq(der.seq(der.int(0)), made.w.tst).toString('base64') }] },
       },

@@ -18,6 +18,7 @@ import { decodeTle, encodeTle } from '../../src/rekor/tle.js';
 import { assembleCms } from './helpers/forge.js';
 import { embeddedTrustedRoot } from '../../src/trust/embedded.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
+import { bundleTlogEntry } from '../e2e/sign-helpers.js';
 
 const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
 const index: { dir: string; has_embedded_tlog: boolean; signer_identity: string; oidc_issuer: string }[] = JSON.parse(
@@ -35,28 +36,11 @@ function bundleFor(pem: string) {
   const tle = decodeTle(tleAttr);
   const digest = createHash('sha256').update(attrs).digest();
   const body = canonicalBody(hashedRekordV001(digest, si.signature, leaf));
-  const p = tle.inclusionProof!;
   const json = {
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
     verificationMaterial: {
       certificate: { rawBytes: leaf.toString('base64') },
-      tlogEntries: [
-        {
-          logIndex: tle.logIndex.toString(),
-          logId: { keyId: tle.logId.toString('base64') },
-          kindVersion: { kind: tle.kind, version: tle.version },
-          integratedTime: tle.integratedTime.toString(),
-          inclusionPromise: { signedEntryTimestamp: tle.signedEntryTimestamp!.toString('base64') },
-          inclusionProof: {
-            logIndex: p.logIndex.toString(),
-            rootHash: p.rootHash.toString('base64'),
-            treeSize: p.treeSize.toString(),
-            hashes: p.hashes.map((h) => h.toString('base64')),
-            checkpoint: { envelope: p.checkpoint },
-          },
-          canonicalizedBody: body.toString('base64'),
-        },
-      ],
+      tlogEntries: [bundleTlogEntry(tle, body)],
       timestampVerificationData: { rfc3161Timestamps: [] },
     },
     messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: si.signature.toString('base64') },
