@@ -27,7 +27,7 @@
 //   comes from floor.ts, bundled here on the fly into .tmp/ (git-ignored) as run.mjs does.
 // - Needs dist/ (node scripts/build.mjs) for E; without valgrind it says so and exits 0.
 // - The sample is the one run.mjs uses for P1: the first offline-mode commit of
-//   ../shared/gitsign-corpus (GITSEAL_CORPUS overrides), checked against its trusted_root.json.
+//   test/fixtures/gitsign-corpus (GITSEAL_CORPUS overrides), checked against its trusted_root.json.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -36,7 +36,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, '../shared/gitsign-corpus');
+const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, 'test/fixtures/gitsign-corpus');
 const { values: args } = parseArgs({ options: { out: { type: 'string' }, runs: { type: 'string' } } });
 const RUNS = Number(args.runs ?? 3);
 const log = (s) => process.stderr.write(s + '\n');

@@ -10,7 +10,7 @@
 // verification, no P3) and writes its table to --out only (latest.md is for full runs).
 //
 // Fixtures are generated here: real gitsign offline-mode signatures from
-// ../shared/gitsign-corpus (verified against its public-good trusted root)
+// test/fixtures/gitsign-corpus (verified against its public-good trusted root)
 // and synthetic histories for the object reader.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { build } from 'esbuild';
 import { makeHistory, writeLoose } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, '../shared/gitsign-corpus');
+const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, 'test/fixtures/gitsign-corpus');
 const { values: args } = parseArgs({
   options: { runs: { type: 'string' }, commits: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } },
 });

@@ -1,7 +1,7 @@
 /**
  * Test helpers for the agent: a throwaway CA made with the real openssl binary (for unit tests
  * that must not depend on the sandbox), and signed attributes taken from real gitsign
- * signatures in the shared corpus.
+ * signatures in the vendored corpus.
  */
 import { execFileSync } from 'node:child_process';
 import { type KeyObject, X509Certificate, generateKeyPairSync } from 'node:crypto';
@@ -13,7 +13,7 @@ import { children, parseDer } from '../../src/util/der.js';
 import { decodePem } from '../../src/util/pem.js';
 import type { Credential } from '../../src/sign/types.js';
 
-export const CORPUS = fileURLToPath(new URL('../../../shared/gitsign-corpus/', import.meta.url));
+export const CORPUS = fileURLToPath(new URL('../fixtures/gitsign-corpus/', import.meta.url));
 
 export interface TestCa {
   dir: string;

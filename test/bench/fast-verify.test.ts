@@ -13,7 +13,7 @@ import { Script } from 'node:vm';
 import { isFastVerifyCall } from '../../src/main-fast-verify.js';
 
 const ROOT = join(import.meta.dirname, '../..');
-const CORPUS = join(ROOT, '../shared/gitsign-corpus');
+const CORPUS = join(ROOT, 'test/fixtures/gitsign-corpus');
 let top: string;
 let dist: string;
 let bin: string;

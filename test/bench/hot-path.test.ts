@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '../..');
-const CORPUS = join(ROOT, '../shared/gitsign-corpus');
+const CORPUS = join(ROOT, 'test/fixtures/gitsign-corpus');
 let out: string;
 let main: string;
 

@@ -1,7 +1,7 @@
 /**
  * The verify-path memos (issue "Speed"): certificate signatures by their issuer
  * (src/x509/signature.ts), embedded SCTs (src/verify/sct.ts) and parsed CA
- * certificates (src/verify/chain.ts). Real gitsign signatures from the shared
+ * certificates (src/verify/chain.ts). Real gitsign signatures from the vendored
  * corpus, real public-good trust root. A memo may only skip work it has seen
  * succeed on exactly the same bytes: never a pass for other bytes, never a
  * remembered failure, never unbounded.
@@ -20,7 +20,7 @@ import { issuedByMemo, verifyIssuedBy } from '../../src/x509/signature.js';
 import { clearMemos, memoKey, SuccessMemo } from '../../src/x509/verified-memo.js';
 import { decodePem, encodePem } from '../../src/util/pem.js';
 
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 const SAMPLES = ['sigstore_gitsign_commit_7550db4cf96b'];
 const trust = embeddedTrustedRoot();
 

@@ -16,7 +16,7 @@ import { clearMemos } from '../../src/x509/verified-memo.js';
 import { makeHistory, writeLoose } from '../../scripts/bench/fixtures.mjs';
 
 const ROOT = join(import.meta.dirname, '../..');
-const CORPUS = join(ROOT, '../shared/gitsign-corpus');
+const CORPUS = join(ROOT, 'test/fixtures/gitsign-corpus');
 
 let tmp: string;
 let repo: string;

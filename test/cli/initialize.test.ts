@@ -12,7 +12,7 @@ import { Sandbox } from './helpers.js';
  * timestamp, snapshot and targets metadata signed with an Ed25519 key (TUF
  * spec 1.0), the target being a Sigstore trusted_root.json.
  */
-const TRUSTED_ROOT = readFileSync(join(import.meta.dirname, '../../../shared/gitsign-corpus/trusted_root.json'));
+const TRUSTED_ROOT = readFileSync(join(import.meta.dirname, '../fixtures/gitsign-corpus/trusted_root.json'));
 
 function tufRepo(target: Buffer): { files: Map<string, Buffer>; root: Buffer } {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');

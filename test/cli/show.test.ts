@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers.js';
 
-/** Real gitsign-signed objects (see ../shared/gitsign-corpus/README.md). */
-const CORPUS = join(import.meta.dirname, '../../../shared/gitsign-corpus');
+/** Real gitsign-signed objects (see test/fixtures/gitsign-corpus/README.md). */
+const CORPUS = join(import.meta.dirname, '../fixtures/gitsign-corpus');
 
 interface Meta {
   oid: string;

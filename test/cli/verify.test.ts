@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers.js';
 
-/** Real gitsign objects and tampered copies (../shared/gitsign-corpus/README.md, "Expected verdicts"). */
-const CORPUS = join(import.meta.dirname, '../../../shared/gitsign-corpus');
+/** Real gitsign objects and tampered copies (test/fixtures/gitsign-corpus/README.md, "Expected verdicts"). */
+const CORPUS = join(import.meta.dirname, '../fixtures/gitsign-corpus');
 
 interface Meta {
   oid: string;

@@ -1,6 +1,6 @@
 /**
  * Byte layout of the CMS builder against real gitsign signatures
- * (../shared/gitsign-corpus: public commits signed by gitsign in offline mode):
+ * (test/fixtures/gitsign-corpus: public commits signed by gitsign in offline mode):
  * take each signature apart with the DER reader and re-assemble it with our
  * builder; the bytes must come out identical.
  */
@@ -15,7 +15,7 @@ import { children, decodeOid, decodeTime, parseDer, type Tlv } from '../../src/u
 import { decodePem } from '../../src/util/pem.js';
 import { gpgsmVerify, makeGpgsmHome } from '../e2e/sign-helpers.js';
 
-const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'gitsign-corpus');
+const CORPUS = join(__dirname, '..', 'fixtures', 'gitsign-corpus');
 
 interface Meta {
   has_embedded_tlog: boolean;

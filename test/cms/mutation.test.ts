@@ -11,7 +11,7 @@ import { signatureDer } from '../../src/cms/parse.js';
 import { embeddedTrustedRoot } from '../../src/trust/embedded.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 
-const DIR = join(__dirname, '../../../shared/gitsign-corpus/sigstore_gitsign_commit_7550db4cf96b');
+const DIR = join(__dirname, '../fixtures/gitsign-corpus/sigstore_gitsign_commit_7550db4cf96b');
 const der = signatureDer(readFileSync(join(DIR, 'signature.pem'), 'utf8'));
 const payload = readFileSync(join(DIR, 'payload.bin'));
 const trust = embeddedTrustedRoot();

@@ -8,7 +8,7 @@ import { CMS_OID, findSignerCertificate, parseSignedData, signatureDer } from '.
 import { decodePem, encodePem } from '../../src/util/pem.js';
 import { parseCertificate } from '../../src/x509/certificate.js';
 
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 const index: { dir: string; has_embedded_tlog: boolean }[] = JSON.parse(readFileSync(join(CORPUS, 'index.json'), 'utf8'));
 const tmp = mkdtempSync(join(tmpdir(), 'gitseal-cms-'));
 

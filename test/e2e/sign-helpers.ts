@@ -129,7 +129,7 @@ export function gpgsmVerify(gnupgHome: string, dir: string, der: Buffer, payload
   writeFileSync(join(dir, 'g.payload'), payload);
   const r = runGpgsm(gnupgHome, join(dir, 'g.sig.der'), join(dir, 'g.payload'));
   if (r.status === 0 && /\[GNUPG:\] GOODSIG /.test(r.stdout) && /\[GNUPG:\] TRUST_(FULLY|ULTIMATE)/.test(r.stdout)) return r.stdout;
-  const corpus = join(__dirname, '..', '..', '..', 'shared', 'gitsign-corpus', 'sigstore_gitsign_commit_7550db4cf96b');
+  const corpus = join(__dirname, '..', 'fixtures', 'gitsign-corpus', 'sigstore_gitsign_commit_7550db4cf96b');
   writeFileSync(join(dir, 'g.gitsign.der'), decodePem(readFileSync(join(corpus, 'signature.pem'), 'utf8'), 'SIGNED MESSAGE'));
   const ref = runGpgsm(gnupgHome, join(dir, 'g.gitsign.der'), join(corpus, 'payload.bin'));
   const strip = (s: string) => s.replace(/^gpgsm: keybox .*\n/m, '');

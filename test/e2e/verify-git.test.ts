@@ -1,7 +1,7 @@
 /**
  * git's verification path through the real binary (bin/gitseal as
  * gpg.x509.program), end to end:
- *  - every object of the shared gitsign corpus, offline, with the embedded
+ *  - every object of the vendored gitsign corpus, offline, with the embedded
  *    public-good root: the verdict its README states; every negative/ case rejected;
  *  - signatures gitseal makes against the sandbox, through git verify-commit,
  *    verify-tag, log --show-signature and %G?/%GS, with and without a policy;
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, Sandbox } from '../cli/helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
 
-const CORPUS = resolve(import.meta.dirname, '../../../shared/gitsign-corpus');
+const CORPUS = resolve(import.meta.dirname, '../fixtures/gitsign-corpus');
 
 interface Meta {
   dir: string;
@@ -36,7 +36,7 @@ function tagFormat(status: string): string {
   return 'N|';
 }
 
-describe('the shared gitsign corpus through git and bin/gitseal (offline, embedded root)', () => {
+describe('the vendored gitsign corpus through git and bin/gitseal (offline, embedded root)', () => {
   const sb = new Sandbox('gitseal-corpus-git-');
   const repo = sb.repo('corpus');
   const index = JSON.parse(readFileSync(join(CORPUS, 'index.json'), 'utf8')) as Meta[];

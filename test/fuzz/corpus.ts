@@ -1,6 +1,6 @@
 /**
  * Real inputs for structure-aware fuzzing: the offline-mode objects of the
- * shared gitsign corpus (../shared/gitsign-corpus, signed by gitsign with
+ * shared gitsign corpus (test/fixtures/gitsign-corpus, signed by gitsign with
  * public-good Fulcio certificates and Rekor entries), split into the parts a
  * good verdict depends on.
  */
@@ -11,7 +11,7 @@ import { decodeTle } from '../../src/rekor/tle.js';
 import { parseCheckpoint } from '../../src/verify/checkpoint.js';
 import { parseCertificate } from '../../src/x509/certificate.js';
 
-export const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+export const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 
 interface IndexEntry {
   dir: string;

@@ -1,7 +1,7 @@
 /**
  * verifySignature on hostile signatures: random byte mutations, and
  * structure-aware edits at every TLV of REAL offline-mode gitsign signatures
- * (../shared/gitsign-corpus). Properties: never a crash (no INTERNAL verdict,
+ * (test/fixtures/gitsign-corpus). Properties: never a crash (no INTERNAL verdict,
  * no throw), never a hang (per-case bound), and a `good` verdict only when
  * everything the verdict rests on is byte-identical to the genuine signature
  * (see signedParts in ./corpus.ts), for the same signer.

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DEFAULT_LIMITS, identEmail, parseCommit, parseSignedObject, parseTag } from '../../src/git/object.js';
 import { GitsealError } from '../../src/errors.js';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(import.meta.dirname, '../fixtures/gitsign-corpus');
 
 interface Meta {
   type: 'commit' | 'tag';

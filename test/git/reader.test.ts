@@ -9,7 +9,7 @@ import { GitsealError } from '../../src/errors.js';
 // @ts-expect-error plain .mjs helper shared with the benchmarks
 import { makeHistory } from '../../scripts/bench/fixtures.mjs';
 
-const CORPUS = join(import.meta.dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(import.meta.dirname, '../fixtures/gitsign-corpus');
 const SIG = readFileSync(join(CORPUS, 'sigstore_gitsign_commit_7550db4cf96b/signature.pem'), { flag: 'r' });
 
 let dir: string;

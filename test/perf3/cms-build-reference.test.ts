@@ -2,7 +2,7 @@
  * src/cms/build.ts encodes with src/util/der.ts since asn1js was taken off the
  * signing path (issue "Speed", P3). Here an independent encoder — asn1js, doing
  * what the builder did before — builds the same SignedData from random inputs:
- * real gitsign leaf certificates (../shared/gitsign-corpus), random payloads,
+ * real gitsign leaf certificates (test/fixtures/gitsign-corpus), random payloads,
  * signing times across the whole UTCTime range, signatures, log entries and
  * timestamp tokens of every length class (short and long DER lengths). Both must
  * produce the same bytes, and both must refuse the same malformed embeds.
@@ -18,7 +18,7 @@ import { GitsealError } from '../../src/errors.js';
 import { children, der, parseDer } from '../../src/util/der.js';
 import { decodePem } from '../../src/util/pem.js';
 
-const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'gitsign-corpus');
+const CORPUS = join(__dirname, '..', 'fixtures', 'gitsign-corpus');
 const leaves: Buffer[] = readdirSync(CORPUS)
   .filter((d) => {
     try {

@@ -106,7 +106,7 @@ describe('service response bodies', () => {
         SIGSTORE_ID_TOKEN: fakeToken(),
         GITSEAL_FULCIO_URL: m === 'stream' ? `${hugeUrl}/stream` : hugeUrl,
         GITSEAL_REKOR_URL: 'http://127.0.0.1:9',
-        GITSEAL_TRUSTED_ROOT: join(__dirname, '../../../shared/gitsign-corpus/trusted_root.json'),
+        GITSEAL_TRUSTED_ROOT: join(__dirname, '../fixtures/gitsign-corpus/trusted_root.json'),
       });
       // Asynchronous: the oversized server lives in this process.
       const r = await run(process.execPath, [GITSEAL, '--status-fd=2', '-bsau', 'x'], env, undefined, 'tree x\n\nmsg\n');

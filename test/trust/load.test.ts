@@ -1,7 +1,7 @@
 // loadTrustedRoot (src/trust/load.ts): each source, the precedence between
 // them, the gitsign/cosign PEM overrides built from the real public-good
 // trust material (src/trust/public-good/trusted_root.json, the @sigstore/tuf
-// 4.0.2 seed) and checked against real gitsign signatures from the shared
+// 4.0.2 seed) and checked against real gitsign signatures from the vendored
 // corpus, and fail-closed errors for configured files that are missing or bad.
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { encodePem } from '../../src/util/pem.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 
 const ROOT_JSON = join(__dirname, '../../src/trust/public-good/trusted_root.json');
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 const tmp = mkdtempSync(join(tmpdir(), 'gitseal-trustload-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -17,7 +17,7 @@ describe('embedded public-good root', () => {
     const file = readFileSync(FILE);
     expect(file.equals(seed)).toBe(true);
     expect(createHash('sha256').update(file).digest('hex')).toBe(EMBEDDED_DIGEST);
-    expect(file.equals(readFileSync(join(__dirname, '../../../shared/gitsign-corpus/trusted_root.json')))).toBe(true);
+    expect(file.equals(readFileSync(join(__dirname, '../fixtures/gitsign-corpus/trusted_root.json')))).toBe(true);
   });
 
   test('has the documented content', () => {

@@ -11,7 +11,7 @@ import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root
 import { git, makeHistory, writeLoose } from '../../scripts/bench/fixtures.mjs';
 
 const ROOT = join(import.meta.dirname, '../..');
-const CORPUS = join(ROOT, '../shared/gitsign-corpus');
+const CORPUS = join(ROOT, 'test/fixtures/gitsign-corpus');
 
 interface Meta {
   type: 'commit' | 'tag';

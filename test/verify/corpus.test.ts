@@ -1,5 +1,5 @@
 /**
- * Every real object of the shared gitsign corpus (../shared/gitsign-corpus,
+ * Every real object of the vendored gitsign corpus (test/fixtures/gitsign-corpus,
  * README "Expected verdicts") against the embedded public-good root, offline.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { embeddedTrustedRoot } from '../../src/trust/embedded.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 
 interface IndexEntry {
   dir: string;

@@ -13,7 +13,7 @@ import { embeddedTrustedRoot } from '../../src/trust/embedded.js';
 import { runGpgVerify, statusLines } from '../../src/verify/gpg-verify.js';
 import { parseAllowedSigners } from '../../src/verify/policy.js';
 
-const CORPUS = resolve(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = resolve(__dirname, '../fixtures/gitsign-corpus');
 const SRC = resolve(__dirname, '../../src');
 const OFFLINE_COMMIT = 'sigstore_gitsign_commit_7550db4cf96b';
 const OFFLINE_TAG = 'sigstore_gitsign_tag_138f9d7cb309';

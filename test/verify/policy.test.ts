@@ -6,7 +6,7 @@ import { committerEmail, evaluatePolicy, hasPolicy, parseAllowedSigners, type Po
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { EXT, makeLeaf, makeWorld, PAYLOAD, signPayload } from './helpers/forge.js';
 
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 // a real offline-mode commit: billy@chainguard.dev via https://accounts.google.com
 const DIR = 'sigstore_gitsign_commit_7550db4cf96b';
 const sig = readFileSync(join(CORPUS, DIR, 'signature.pem'), 'utf8');

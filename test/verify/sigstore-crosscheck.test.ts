@@ -20,7 +20,7 @@ import { embeddedTrustedRoot } from '../../src/trust/embedded.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { bundleTlogEntry } from '../e2e/sign-helpers.js';
 
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 const index: { dir: string; has_embedded_tlog: boolean; signer_identity: string; oidc_issuer: string }[] = JSON.parse(
   readFileSync(join(CORPUS, 'index.json'), 'utf8'),
 );

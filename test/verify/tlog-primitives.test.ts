@@ -14,7 +14,7 @@ import { signedObjectId } from '../../src/verify/online.js';
 import { verifySet } from '../../src/verify/set.js';
 import { auditPath, mth } from './helpers/forge.js';
 
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 const index: { dir: string; oid: string; has_embedded_tlog: boolean }[] = JSON.parse(readFileSync(join(CORPUS, 'index.json'), 'utf8'));
 const trust = embeddedTrustedRoot();
 

@@ -22,7 +22,7 @@ import {
 } from '../../src/x509/certificate.js';
 import { verifyIssuedBy } from '../../src/x509/signature.js';
 
-const CORPUS = join(__dirname, '../../../shared/gitsign-corpus');
+const CORPUS = join(__dirname, '../fixtures/gitsign-corpus');
 const index: { dir: string }[] = JSON.parse(readFileSync(join(CORPUS, 'index.json'), 'utf8'));
 
 function openssl(pemPath: string, ...args: string[]): string {
