@@ -42,7 +42,7 @@ export function checkIdTokenClaims(claims: Record<string, unknown>, want: Expect
   const bad = (why: string): never => {
     throw new GitsealError('BAD_TOKEN', `the identity token from ${from} was refused: ${why}`);
   };
-  if (claims.iss !== want.issuer) bad(`it was issued by ${String(claims.iss)}, not ${want.issuer}`);
+  if (claims.iss !== want.issuer) bad(`it was issued by ${describeIssuer(claims.iss)}, not ${want.issuer}`);
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!aud.includes(want.audience)) bad(`its audience is not ${want.audience}`);
   if (typeof claims.exp !== 'number') bad('it has no expiry');
@@ -50,6 +50,14 @@ export function checkIdTokenClaims(claims: Record<string, unknown>, want: Expect
   if (typeof claims.iat === 'number' && claims.iat > now + skew) bad('it was issued in the future');
   if (want.nonce !== undefined && claims.nonce !== want.nonce) bad('its nonce does not match this login');
   if (typeof claims.sub !== 'string' || claims.sub === '') bad('it has no subject');
+}
+
+/** The token's own `iss` for a message: any JSON value, quoted and bounded, never coerced (an object may have no toString). */
+function describeIssuer(iss: unknown): string {
+  if (iss === undefined) return 'no issuer';
+  if (typeof iss !== 'string') return `a non-string issuer (${iss === null ? 'null' : Array.isArray(iss) ? 'array' : typeof iss})`;
+  // JSON escaping without the quotes: control characters cannot reach a terminal.
+  return JSON.stringify(iss.length > 200 ? `${iss.slice(0, 200)}…` : iss).slice(1, -1);
 }
 
 /** Whatever looks like a JWT is replaced, so no message or log line can carry a token. */

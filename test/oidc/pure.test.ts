@@ -76,6 +76,14 @@ describe('ID token claim checks (OIDC Core §3.1.3.7)', () => {
     expect(refused({ ...good, nonce: undefined })).toBe('its nonce does not match this login');
     expect(refused({ ...good, sub: '' })).toBe('it has no subject');
   });
+  it('names a hostile issuer claim without coercing or printing it raw', () => {
+    // An object with a null prototype has no toString: String() threw a TypeError (found by the fuzz test).
+    expect(refused({ ...good, iss: Object.assign(Object.create(null), { toString: false }) })).toBe(
+      'it was issued by a non-string issuer (object), not https://issuer.example',
+    );
+    expect(refused({ ...good, iss: 'https://evil\x1b[2J.example' })).toBe('it was issued by https://evil\\u001b[2J.example, not https://issuer.example');
+    expect(refused({ ...good, iss: undefined })).toBe('it was issued by no issuer, not https://issuer.example');
+  });
 });
 
 describe('redaction', () => {
