@@ -8,7 +8,7 @@
 //    paths (the oclif CLI, signing, OIDC, Rekor search) stays external and comes
 //    from build 2, as does src/errors.ts, so GitsealError is one class for both.
 //    The hot path must stay free of npm packages: only node: built-ins and our code.
-// 2. Everything else, code-split: the CLI, sandbox, agent, library, verify worker,
+// 2. Everything else, code-split: the CLI, agent, library, verify worker,
 //    and the lazily loaded modules of build 1 as entries with stable names.
 // 3. dist/fast-verify.cjs: the same verify path (src/main-fast-verify.ts) as one
 //    CommonJS function expression, plus dist/fast-verify.cjs.cache, the V8 code
@@ -32,7 +32,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // GITSEAL_OUTDIR: build elsewhere (tests check the bundle without touching dist/).
 const outdir = process.env.GITSEAL_OUTDIR ?? 'dist';
 const src = join(root, 'src');
-const candidates = ['src/cli/run.ts', 'src/sandbox/main.ts', 'src/agent/main.ts', 'src/lib.ts', 'src/verify/worker.ts', 'src/sign/sign-payload.ts', 'src/sign/agent-signer.ts', 'src/sign/credential.ts', 'src/sign/local-signer.ts', 'src/oidc/get-token.ts', 'src/gpg/run.ts'];
+const candidates = ['src/cli/run.ts', 'src/agent/main.ts', 'src/lib.ts', 'src/verify/worker.ts', 'src/sign/sign-payload.ts', 'src/sign/agent-signer.ts', 'src/sign/credential.ts', 'src/sign/local-signer.ts', 'src/oidc/get-token.ts', 'src/gpg/run.ts'];
 // (the signing modules are entries of their own too: dist/fast-verify.cjs names them behind import(), and the agent loads them)
 
 const common = {
@@ -87,6 +87,14 @@ const oldDir = `${finalDir}.old-${process.pid}`;
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(tmpDir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });
+
+// 5. The sandbox, its own package (packages/sandbox, published as gitseal-sandbox), into
+// packages/sandbox/dist: the demo and the tests run it from a clone. A private build of gitseal
+// alone (GITSEAL_OUTDIR) leaves it be.
+if (process.env.GITSEAL_OUTDIR === undefined) {
+  const sb = spawnSync(process.execPath, [join(root, 'packages', 'sandbox', 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  if (sb.status !== 0) throw new Error(`the sandbox build failed (exit ${sb.status})`);
+}
 
 /**
  * One fast entry: `entry` bundled as ONE CommonJS function expression into dist/<name>.cjs, with

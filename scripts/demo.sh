@@ -13,10 +13,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GITSEAL="$ROOT/bin/gitseal"
-SANDBOX="$ROOT/bin/gitseal-sandbox"
+SANDBOX="$ROOT/packages/sandbox/bin/gitseal-sandbox"
 EMAIL="demo@example.test"
 
-if [[ ! -f "$ROOT/dist/main.js" || ! -f "$ROOT/dist/sandbox/main.js" ]]; then
+if [[ ! -f "$ROOT/dist/main.js" || ! -f "$ROOT/packages/sandbox/dist/main.js" ]]; then
   echo "demo: dist/ is not built; run: npm run build" >&2
   exit 1
 fi

@@ -343,7 +343,7 @@ log(`P2: verifyRange over ${COMMITS} public-good offline-mode signatures (${offl
 let sb;
 try {
   const { startSandbox, sandboxSigner } = await import('./sandbox.mjs');
-  log('sandbox: starting bin/gitseal-sandbox');
+  log('sandbox: starting packages/sandbox/bin/gitseal-sandbox');
   sb = await startSandbox(ROOT, join(tmp, 'sandbox'));
   const shome = join(tmp, 'signer-home');
   mkdirSync(shome);

@@ -1,4 +1,4 @@
-// Start/stop the project's local Sigstore sandbox (bin/gitseal-sandbox, not
+// Start/stop the project's local Sigstore sandbox (packages/sandbox/bin/gitseal-sandbox, not
 // ours) for the benchmarks, and sign payloads against it in-process.
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 /** Start `gitseal-sandbox start --dir DIR`; resolves with its environment once it prints "ready". */
 export async function startSandbox(root, dir, timeoutMs = 60_000) {
-  const proc = spawn(process.execPath, [join(root, 'bin/gitseal-sandbox'), 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [join(root, 'packages/sandbox/bin/gitseal-sandbox'), 'start', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`sandbox did not start: ${out.slice(-300)}`)), timeoutMs);
@@ -30,7 +30,7 @@ export async function startSandbox(root, dir, timeoutMs = 60_000) {
     proc,
     env,
     trustedRoot: join(dir, 'trusted_root.json'),
-    token: (email) => execFileSync(process.execPath, [join(root, 'bin/gitseal-sandbox'), 'token', '--dir', dir, '--email', email], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(),
+    token: (email) => execFileSync(process.execPath, [join(root, 'packages/sandbox/bin/gitseal-sandbox'), 'token', '--dir', dir, '--email', email], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(),
     stop: () => new Promise((resolve) => {
       if (proc.exitCode !== null) return resolve();
       proc.once('exit', () => resolve());

@@ -23,7 +23,7 @@ const wholeSignatures = (log: string, repo: string) =>
   log.split('\n').filter((l) => l.includes(`repo="${repo}"`) && l.includes('outcome="signed"') && l.includes('whole signature, logged to Rekor at index')).length;
 
 const run = promisify(execFile);
-let root: string; // private build: root/dist/{main,agent/main,sandbox/main}.js
+let root: string; // private build: root/dist/{main,agent/main}.js and the sandbox package's build in root/dist/sandbox
 let home: string;
 let sandboxDir: string;
 let sandbox: ChildProcess;
@@ -43,7 +43,7 @@ const stats = (): Stats => JSON.parse(sandboxCli('stats', '--dir', sandboxDir));
 const token = (email: string) => sandboxCli('token', '--dir', sandboxDir, '--email', email).trim();
 
 beforeAll(async () => {
-  root = await buildPrivateDist();
+  root = await buildPrivateDist({ sandbox: true });
   home = privateTmp('gsa-git-');
   sandboxDir = join(home, 'sandbox');
   mkdirSync(sandboxDir, { mode: 0o700 });

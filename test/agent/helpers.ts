@@ -95,8 +95,10 @@ export function keyMaterialPatterns(keys: KeyObject[]): (string | RegExp)[] {
 /**
  * Bundle our entry points into a private dist/ (the shared one is rebuilt, i.e. deleted, by
  * other engineers' builds at any moment). node_modules is linked so npm imports resolve.
+ * With `sandbox`, the sandbox package's own build goes to <root>/dist/sandbox (main.js there).
  */
-export async function buildPrivateDist(entries = ['src/main.ts', 'src/agent/main.ts', 'src/sandbox/main.ts']): Promise<string> {
+export async function buildPrivateDist(o: { entries?: string[]; sandbox?: boolean } = {}): Promise<string> {
+  const entries = o.entries ?? ['src/main.ts', 'src/agent/main.ts'];
   const { build } = await import('esbuild');
   const root = mkdtempSync(join(tmpdir(), 'gitseal-agent-build-'));
   created.push(root);
@@ -116,11 +118,17 @@ export async function buildPrivateDist(entries = ['src/main.ts', 'src/agent/main
     packages: 'external',
     logLevel: 'silent',
   });
+  if (o.sandbox) {
+    execFileSync(process.execPath, [join(src, 'packages', 'sandbox', 'scripts', 'build.mjs')], {
+      env: { ...process.env, GITSEAL_SANDBOX_OUTDIR: join(root, 'dist', 'sandbox') },
+      stdio: 'pipe',
+    });
+  }
   return root;
 }
 
 export async function buildAgentMain(): Promise<string> {
-  return join(await buildPrivateDist(['src/agent/main.ts']), 'dist', 'agent', 'main.js');
+  return join(await buildPrivateDist({ entries: ['src/agent/main.ts'] }), 'dist', 'agent', 'main.js');
 }
 
 /** A short private directory for sockets (sun_path is only 108 bytes). */

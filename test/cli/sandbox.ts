@@ -1,5 +1,5 @@
 /**
- * The project's local Sigstore (bin/gitseal-sandbox) as a child process for
+ * The project's local Sigstore (packages/sandbox/bin/gitseal-sandbox) as a child process for
  * the CLI's end-to-end tests: start on a temp directory, wait for its ready
  * line, mint tokens, stop it (only the process we started).
  */
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './helpers.js';
 
-const SANDBOX_BIN = join(ROOT, 'bin', 'gitseal-sandbox');
+const SANDBOX_BIN = join(ROOT, 'packages', 'sandbox', 'bin', 'gitseal-sandbox');
 
 export interface RunningSandbox {
   dir: string;

@@ -1,5 +1,5 @@
 /**
- * Signing e2e against the project's Sigstore sandbox (bin/gitseal-sandbox:
+ * Signing e2e against the project's Sigstore sandbox (packages/sandbox/bin/gitseal-sandbox:
  * real OpenID provider, Fulcio v2 with proof-of-possession checks and an
  * intermediate CA, Rekor v1 with real Merkle proofs), started per run on
  * 127.0.0.1. Fault injection makes Fulcio and Rekor fail on demand.
@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { signingSuite } from './sign-suite.js';
 
 const execFileP = promisify(execFile);
-const SANDBOX = resolve(__dirname, '..', '..', 'bin', 'gitseal-sandbox');
+const SANDBOX = resolve(__dirname, '..', '..', 'packages', 'sandbox', 'bin', 'gitseal-sandbox');
 
 async function sandbox(dir: string, ...args: string[]): Promise<string> {
   return (await execFileP(SANDBOX, [args[0], '--dir', dir, ...args.slice(1)], { encoding: 'utf8' })).stdout;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintIdToken } from '../../src/sandbox/oidc/index.js';
+import { mintIdToken } from '../../packages/sandbox/src/oidc/index.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { GitsealError } from '../../src/errors.js';
 import { config, isolatedEnv, leakCheck } from './helpers.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import type { RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import type { RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { login, logout, whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';

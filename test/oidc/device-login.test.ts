@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { clientSecretPath, SANDBOX_CONFIDENTIAL_CLIENT_ID, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { clientSecretPath, SANDBOX_CONFIDENTIAL_CLIENT_ID, type RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, importJWK, SignJWT, type JWK } from 'jose';
 import type { BrowserContext } from 'playwright-core';
-import { startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { startOidcProvider, type RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { GitsealConfig } from '../../src/config/types.js';
-import { startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { startOidcProvider, type RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.js';
 
 // Every temporary directory a test file made through these helpers goes when that file is done.
 const made: string[] = [];

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintIdToken } from '../../src/sandbox/oidc/index.js';
+import { mintIdToken } from '../../packages/sandbox/src/oidc/index.js';
 import { bundleScript, isolatedEnv } from './helpers.js';
 
 const tools = ['/usr/bin/dbus-run-session', '/usr/bin/gnome-keyring-daemon'];

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { mintIdToken, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { mintIdToken, type RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.js';
 import { readCachedToken } from '../../src/oidc/token-cache.js';
 import { bundleScript, capturingOpener, config, haveChromium, isolatedEnv, leakCheck, signIn, startProviderAndBrowser } from './helpers.js';
 

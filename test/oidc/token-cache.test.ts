@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintIdToken } from '../../src/sandbox/oidc/index.js';
+import { mintIdToken } from '../../packages/sandbox/src/oidc/index.js';
 import { cacheDir, cacheSlot, clearTokenCache, EXPIRY_MARGIN_MS, readCachedToken, storeToken } from '../../src/oidc/token-cache.js';
 import { isolatedEnv, leakCheck } from './helpers.js';
 

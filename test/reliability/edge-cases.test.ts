@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFulcioService } from '../../src/sandbox/fulcio/service.js';
+import { createFulcioService } from '../../packages/sandbox/src/fulcio/service.js';
 import { ensureBuilt, GITSEAL, gitseal, isolatedEnv, makeRepo, removeSnapshot, run, startSandbox, tempDir, type Repo, type Sandbox } from './helpers.js';
 
 let work: string;

@@ -1,6 +1,6 @@
 /**
  * Shared set-up for the reliability and security tests: the project's own
- * sandbox (bin/gitseal-sandbox) as a child process, throwaway git repositories
+ * sandbox (packages/sandbox/bin/gitseal-sandbox) as a child process, throwaway git repositories
  * wired to bin/gitseal, and a signing-program wrapper that keeps what gitseal
  * printed on stderr (git swallows it: it is git's status fd).
  */
@@ -15,18 +15,20 @@ export const ROOT = resolve(__dirname, '../..');
 /**
  * Other engineers rebuild dist/ while these tests run; a rebuild deletes the
  * chunks a running gitseal is about to import. So each test file runs a private
- * snapshot of bin/ + dist/ copied under the build lock (npm packages through a
- * node_modules symlink), built first if dist/ is missing.
+ * snapshot of bin/ + dist/ and of the sandbox package's bin/ + dist/ copied under the
+ * build lock (npm packages through a node_modules symlink), built first if missing.
  */
 const SNAPSHOT = mkdtempSync(join(tmpdir(), 'gitseal-rel-build-'));
 export const GITSEAL = join(SNAPSHOT, 'bin', 'gitseal');
-export const SANDBOX = join(SNAPSHOT, 'bin', 'gitseal-sandbox');
+export const SANDBOX = join(SNAPSHOT, 'packages', 'sandbox', 'bin', 'gitseal-sandbox');
 
 export function ensureBuilt(): void {
   if (existsSync(join(SNAPSHOT, 'dist', 'main.js'))) return;
   const script =
-    `set -e; cd "${ROOT}"; [ -f dist/main.js ] && [ -f dist/sandbox/main.js ] || npm run build >/dev/null; ` +
-    `cp -r bin dist package.json "${SNAPSHOT}/"; ln -s "${ROOT}/node_modules" "${SNAPSHOT}/node_modules"`;
+    `set -e; cd "${ROOT}"; [ -f dist/main.js ] && [ -f packages/sandbox/dist/main.js ] || npm run build >/dev/null; ` +
+    `cp -r bin dist package.json "${SNAPSHOT}/"; mkdir -p "${SNAPSHOT}/packages/sandbox"; ` +
+    `cp -r packages/sandbox/bin packages/sandbox/dist packages/sandbox/package.json "${SNAPSHOT}/packages/sandbox/"; ` +
+    `ln -s "${ROOT}/node_modules" "${SNAPSHOT}/node_modules"`;
   execFileSync('flock', ['/tmp/build.lock', 'bash', '-c', script], { stdio: 'pipe' });
 }
 

@@ -4,12 +4,12 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from '@sigstore/core';
 import { verifySCTs } from '@sigstore/verify/dist/key/sct.js';
-import { openCtLog } from '../../src/sandbox/ct/log.js';
-import { encodeSctList, precertSignatureInput, serializeSct } from '../../src/sandbox/ct/sct.js';
-import { OID_CT_POISON } from '../../src/sandbox/ct/precert.js';
-import { openCa } from '../../src/sandbox/fulcio/ca.js';
-import { identityFromClaims, sanExtension } from '../../src/sandbox/fulcio/leaf-profile.js';
-import { asn1Null, buildCertificate, randomSerial } from '../../src/sandbox/fulcio/x509-build.js';
+import { openCtLog } from '../../packages/sandbox/src/ct/log.js';
+import { encodeSctList, precertSignatureInput, serializeSct } from '../../packages/sandbox/src/ct/sct.js';
+import { OID_CT_POISON } from '../../packages/sandbox/src/ct/precert.js';
+import { openCa } from '../../packages/sandbox/src/fulcio/ca.js';
+import { identityFromClaims, sanExtension } from '../../packages/sandbox/src/fulcio/leaf-profile.js';
+import { asn1Null, buildCertificate, randomSerial } from '../../packages/sandbox/src/fulcio/x509-build.js';
 import { openssl, tempDirsRemovedAfterAll, writePems, x509Text } from './fulcio-helpers.js';
 
 const newDir = tempDirsRemovedAfterAll('gitseal-ct-');

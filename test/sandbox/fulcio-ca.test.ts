@@ -3,9 +3,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from '@sigstore/core';
-import { openCtLog } from '../../src/sandbox/ct/log.js';
-import { caDir, listCaGenerations, openCa } from '../../src/sandbox/fulcio/ca.js';
-import { identityFromClaims, sanExtension } from '../../src/sandbox/fulcio/leaf-profile.js';
+import { openCtLog } from '../../packages/sandbox/src/ct/log.js';
+import { caDir, listCaGenerations, openCa } from '../../packages/sandbox/src/fulcio/ca.js';
+import { identityFromClaims, sanExtension } from '../../packages/sandbox/src/fulcio/leaf-profile.js';
 import { opensslVerify, tempDirsRemovedAfterAll, writePems, x509Text } from './fulcio-helpers.js';
 
 const newDir = tempDirsRemovedAfterAll('gitseal-ca-');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDer } from '../../src/util/der.js';
-import { challengeClaimFor, ClaimError, identityFromClaims, sanExtension } from '../../src/sandbox/fulcio/leaf-profile.js';
+import { challengeClaimFor, ClaimError, identityFromClaims, sanExtension } from '../../packages/sandbox/src/fulcio/leaf-profile.js';
 import { openssl } from './fulcio-helpers.js';
 
 const ISS = 'http://127.0.0.1:5556/op';

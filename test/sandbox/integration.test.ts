@@ -1,4 +1,4 @@
-// The sandbox end to end, as clients see it: bin/gitseal-sandbox started as a
+// The sandbox end to end, as clients see it: packages/sandbox/bin/gitseal-sandbox started as a
 // child process; an ID token from its provider; a Fulcio certificate for a
 // node:crypto key with a proof of possession; a hashedrekord logged in Rekor;
 // a restart on the same directory; and @sigstore/verify — code we did not

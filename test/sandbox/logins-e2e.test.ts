@@ -1,6 +1,6 @@
 /**
  * End to end through real processes: the sandbox started as a child process
- * (bin/gitseal-sandbox), both logins through the real gitseal binary and real
+ * (packages/sandbox/bin/gitseal-sandbox), both logins through the real gitseal binary and real
  * Chromium (browser flow with PKCE; device flow approved from a "second
  * device"), then `git commit -S` signing with the cached login — and a second
  * commit within the token's life needing no login at all (counted on the
@@ -18,7 +18,7 @@ import { approveDevice, capturingOpener, haveChromium, launchChromium, signIn } 
 
 if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent; the end-to-end login test needs a real Chromium');
 
-const SANDBOX_BIN = join(ROOT, 'bin', 'gitseal-sandbox');
+const SANDBOX_BIN = join(ROOT, 'packages', 'sandbox', 'bin', 'gitseal-sandbox');
 
 interface Stats {
   oidc: { logins: number; tokensIssued: number; deviceCodes: number };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { mintIdToken, startOidcProvider, type RunningOidcProvider } from '../../src/sandbox/oidc/index.js';
+import { mintIdToken, startOidcProvider, type RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.js';
 
 let dir: string;
 let op: RunningOidcProvider;

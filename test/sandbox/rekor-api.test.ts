@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRekorService, type RekorService } from '../../src/sandbox/rekor/service.js';
+import { createRekorService, type RekorService } from '../../packages/sandbox/src/rekor/service.js';
 import { rootFromInclusion, verifyConsistency } from './rfc9162.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();

@@ -3,7 +3,7 @@
 // RFC 9162 §2.1.3.2 / §2.1.4.2 verification algorithms.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { leafHash, MerkleTree, nodeHash } from '../../src/sandbox/rekor/merkle.js';
+import { leafHash, MerkleTree, nodeHash } from '../../packages/sandbox/src/rekor/merkle.js';
 import { verifyConsistency, verifyInclusion } from './rfc9162.js';
 
 const sha = (...p: Buffer[]) => createHash('sha256').update(Buffer.concat(p)).digest();

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifyPrehashed, type DigestAlgorithm } from '../../src/sandbox/rekor/prehashed.js';
+import { verifyPrehashed, type DigestAlgorithm } from '../../packages/sandbox/src/rekor/prehashed.js';
 
 const digest = (alg: DigestAlgorithm, data: Buffer) => createHash(alg).update(data).digest();
 

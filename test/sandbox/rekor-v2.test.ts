@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadV2 } from '../../src/rekor/client-v2.js';
 import { decodeTle, encodeTle } from '../../src/rekor/tle.js';
-import { createRekorV2Service, type RekorV2Service } from '../../src/sandbox/rekor-v2/service.js';
+import { createRekorV2Service, type RekorV2Service } from '../../packages/sandbox/src/rekor-v2/service.js';
 import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root.js';
 import { decodePem } from '../../src/util/pem.js';
 import { hashedRekordV002Body } from '../../src/verify/tlog.js';

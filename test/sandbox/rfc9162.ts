@@ -1,5 +1,5 @@
 // RFC 9162 §2.1.3.2 / §2.1.4.2 proof verification, written from the RFC text and
-// independently of src/verify/merkle.ts and src/sandbox/rekor/merkle.ts, so the tests
+// independently of src/verify/merkle.ts and packages/sandbox/src/rekor/merkle.ts, so the tests
 // of the sandbox logs check their proofs with code the services do not share.
 import { createHash } from 'node:crypto';
 

@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultSpecError, FaultTable, interposeOnServer, parseFaultSpec, RequestCounters, withFaults } from '../../src/sandbox/faults.js';
-import { envFile, shellQuote, signingConfigJson } from '../../src/sandbox/runner-files.js';
+import { FaultSpecError, FaultTable, interposeOnServer, parseFaultSpec, RequestCounters, withFaults } from '../../packages/sandbox/src/faults.js';
+import { envFile, shellQuote, signingConfigJson } from '../../packages/sandbox/src/runner-files.js';
 
 describe('parseFaultSpec', () => {
   it('parses every fault kind, with and without a count', () => {

@@ -1,4 +1,4 @@
-// Helpers for tests that run bin/gitseal-sandbox as a child process.
+// Helpers for tests that run packages/sandbox/bin/gitseal-sandbox as a child process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { PUBLIC_GOOD, type GitsealConfig } from '../../src/config/types.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const SANDBOX_BIN = join(ROOT, 'bin', 'gitseal-sandbox');
+export const SANDBOX_BIN = join(ROOT, 'packages', 'sandbox', 'bin', 'gitseal-sandbox');
 
 export function assertBuilt(): void {
-  if (!existsSync(join(ROOT, 'dist', 'sandbox', 'main.js'))) throw new Error('dist/sandbox/main.js is missing: run `npm run build` first');
+  if (!existsSync(join(ROOT, 'packages', 'sandbox', 'dist', 'main.js'))) throw new Error('packages/sandbox/dist/main.js is missing: run `npm run build` first');
 }
 
 export interface SandboxProcess {

@@ -4,8 +4,8 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HttpError, readBody, requestPath, requireMethod, sendJson, serveRoute } from '../../src/sandbox/shared/http.js';
-import { loadOrCreateFiles, writeFileAtomic } from '../../src/sandbox/shared/private-files.js';
+import { HttpError, readBody, requestPath, requireMethod, sendJson, serveRoute } from '../../packages/sandbox/src/shared/http.js';
+import { loadOrCreateFiles, writeFileAtomic } from '../../packages/sandbox/src/shared/private-files.js';
 import { close, listen, tempDirsRemovedAfterAll } from './fulcio-helpers.js';
 
 const newDir = tempDirsRemovedAfterAll('gitseal-shared-');

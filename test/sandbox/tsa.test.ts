@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTsaService, type TsaService } from '../../src/sandbox/tsa/service.js';
+import { createTsaService, type TsaService } from '../../packages/sandbox/src/tsa/service.js';
 import { parseTrustedRoot } from '../../src/trust/trusted-root.js';
 import { encodePem } from '../../src/util/pem.js';
 

@@ -1,5 +1,5 @@
 // A private Sigstore described by files alone, the way gitsign/cosign
-// deployments do it: the real sandbox (bin/gitseal-sandbox, after `npm run
+// deployments do it: the real sandbox (packages/sandbox/bin/gitseal-sandbox, after `npm run
 // build`) signs a payload with gitseal's signPayload; its CA (openCa: root +
 // intermediate), Rekor key and CT log key are written out as PEM files; then
 // loadTrustedRoot with SIGSTORE_ROOT_FILE / SIGSTORE_REKOR_PUBLIC_KEY /
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toIdentityToken } from '../../src/oidc/get-token.js';
-import { openCa } from '../../src/sandbox/fulcio/ca.js';
+import { openCa } from '../../packages/sandbox/src/fulcio/ca.js';
 import { signPayload, type SignResult } from '../../src/sign/sign-payload.js';
 import { loadTrustedRoot } from '../../src/trust/load.js';
 import { encodePem } from '../../src/util/pem.js';

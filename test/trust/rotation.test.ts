@@ -1,5 +1,5 @@
 // Key rotation through the trusted root, against the real sandbox
-// (bin/gitseal-sandbox, after `npm run build`): sign with CA generation 1 and
+// (packages/sandbox/bin/gitseal-sandbox, after `npm run build`): sign with CA generation 1 and
 // the first Rekor key, rotate to CA generation 2 and a new Rekor key, sign
 // again, then verify both with one new trusted_root.json in which the old CA
 // and the old log key end at the switch. A signature the old CA issues after

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trustedRootFragment } from '../../src/sandbox/fulcio/trusted-root.js';
+import { trustedRootFragment } from '../../packages/sandbox/src/fulcio/trusted-root.js';
 import { refreshTrustedRoot } from '../../src/trust/tuf.js';
 import { parseTrustedRoot } from '../../src/trust/trusted-root.js';
 import { canonicalize } from '../../src/util/canonical-json.js';

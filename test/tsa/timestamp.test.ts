@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTsaService, type TsaService } from '../../src/sandbox/tsa/service.js';
+import { createTsaService, type TsaService } from '../../packages/sandbox/src/tsa/service.js';
 import { requestTimestamp } from '../../src/tsa/client.js';
 import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root.js';
 import { encodePem } from '../../src/util/pem.js';

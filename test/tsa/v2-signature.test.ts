@@ -1,5 +1,5 @@
 // A whole gitsign-layout signature made the Rekor v2 way against the real
-// sandbox (bin/gitseal-sandbox, after `npm run build`): Fulcio certificate,
+// sandbox (packages/sandbox/bin/gitseal-sandbox, after `npm run build`): Fulcio certificate,
 // RFC 3161 token from the sandbox TSA, hashedrekord v0.0.2 entry from the
 // sandbox rekor-tiles log (witnessV2), both embedded in the CMS. It must
 // verify with gitseal's verifySignature and, independently, with

@@ -1,5 +1,5 @@
 /**
- * Against the project's own Rekor v1-compatible service (src/sandbox/rekor, on
+ * Against the project's own Rekor v1-compatible service (packages/sandbox/src/rekor, on
  * 127.0.0.1): gitsign online mode — search by certificate, match the
  * hashedrekord over sha256(object id) — and offline mode with an entry the
  * service really logged (SET, proof and checkpoint made by another implementation).
@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createRekorService, type RekorService } from '../../src/sandbox/rekor/service.js';
+import { createRekorService, type RekorService } from '../../packages/sandbox/src/rekor/service.js';
 import { createRekorSearch } from '../../src/rekor/search.js';
 import { canonicalBody, hashedRekordV001 } from '../../src/rekor/body.js';
 import { encodeTle, type TransparencyLogEntry } from '../../src/rekor/tle.js';
