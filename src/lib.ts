@@ -2,7 +2,7 @@
  * gitseal as a library: sign and verify git payloads with Sigstore from
  * Node.js, the same code paths the `gitseal` program runs for git.
  *
- *   import { signPayload, verifyPayload, verifyCommit, onSign } from 'gitseal';
+ *   import { signPayload, verifyPayload, verifyCommit, onSign, onVerify } from 'gitseal';
  *
  * Configuration comes from git config and the environment exactly as for the
  * program (`gitseal version` shows it) unless a `config` is passed. Tokens:
@@ -12,8 +12,9 @@
 import { loadConfig } from './config/load.js';
 import type { GitsealConfig } from './config/types.js';
 import { GitsealError } from './errors.js';
+import { readObjectIsomorphic, type IsomorphicRepository } from './git/isomorphic-reader.js';
 import { parseSignedObject } from './git/object.js';
-import { hashAlgoOf, isMissing, readObjects } from './git/reader.js';
+import { hashAlgoOf, isMissing, readObjects, type RawObject } from './git/reader.js';
 import { getIdentityToken, toIdentityToken } from './oidc/get-token.js';
 import { signPayload as signEngine, type SignResult } from './sign/sign-payload.js';
 import type { AttributeSigner } from './sign/types.js';
@@ -34,6 +35,7 @@ export { parseAllowedSigners } from './verify/policy.js';
 export type { VerifyResult, CertificateDetails, CheckName } from './verify/result.js';
 export type { SignResult } from './sign/sign-payload.js';
 export type { AttributeSigner, IdentityToken } from './sign/types.js';
+export type { IsomorphicGitApi, IsomorphicRepository } from './git/isomorphic-reader.js';
 
 export interface SignPayloadOptions {
   /** Default: loadConfig({ cwd, env }). */
@@ -102,27 +104,85 @@ export interface VerifyCommitOptions extends Omit<VerifyPayloadOptions, 'payload
   rev?: string;
 }
 
-/** Verify the signature of a commit or annotated tag in a repository. */
-export async function verifyCommit(o: VerifyCommitOptions = {}): Promise<VerifyResult & { oid: string; type: string }> {
+export type ObjectVerifyResult = VerifyResult & { oid: string; type: string };
+
+/**
+ * The verdict on one raw object, the same for every reader (git's cat-file, isomorphic-git):
+ * parsed by src/git/object.ts as git's `--verify` path parses it. A malformed object (say, two
+ * signature headers) is an error verdict, not an exception.
+ */
+async function verifyRawObject(found: RawObject, o: Omit<VerifyPayloadOptions, 'payload' | 'signature'>, trust?: () => TrustedRoot): Promise<ObjectVerifyResult> {
+  const at = { oid: found.oid, type: found.type };
+  let obj;
+  try {
+    obj = parseSignedObject(found.type, found.data, hashAlgoOf(found.oid));
+  } catch (e) {
+    if (!(e instanceof GitsealError)) throw e;
+    return { ok: false, kind: 'error', failedCheck: 'parse', code: e.code, message: `${found.type} ${found.oid}: ${e.message}`, ...at };
+  }
+  if (!obj.signature) return { ok: false, kind: 'error', message: `${found.type} ${found.oid} is not signed`, ...at };
+  const r = await verifyPayload({ ...o, trust: o.trust ?? trust?.(), payload: obj.payload, signature: obj.signature });
+  return { ...r, ...at };
+}
+
+/** Verify the signature of a commit or annotated tag in a repository (read with the git program). */
+export async function verifyCommit(o: VerifyCommitOptions = {}): Promise<ObjectVerifyResult> {
   const dir = o.dir ?? process.cwd();
   const rev = o.rev ?? 'HEAD';
-  let found: { oid: string; type: string; data: Buffer } | undefined;
+  let found: RawObject | undefined;
   for await (const x of readObjects(dir, [rev])) {
     if (isMissing(x)) throw new GitsealError('USAGE', `no such revision: "${rev}"`);
     found = x;
   }
   if (!found) throw new GitsealError('USAGE', `no such revision: "${rev}"`);
-  const obj = parseSignedObject(found.type, found.data, hashAlgoOf(found.oid));
-  if (!obj.signature) return { ok: false, kind: 'error', message: `${found.type} ${found.oid} is not signed`, oid: found.oid, type: found.type };
-  const r = await verifyPayload({ ...o, cwd: o.cwd ?? dir, payload: obj.payload, signature: obj.signature });
-  return { ...r, oid: found.oid, type: found.type };
+  return verifyRawObject(found, { ...o, cwd: o.cwd ?? dir });
 }
 
 /**
- * isomorphic-git's `onSign` callback: `git.commit({ …, signingKey: 'gitseal', onSign: onSign() })`.
- * isomorphic-git only calls onSign when `signingKey` is set; its value is ignored
- * (keyless signing: the key is ephemeral and certified by Fulcio).
+ * isomorphic-git's `onSign` callback: `git.commit({ …, signingKey: 'gitseal', onSign: onSign() })`,
+ * and the same for `git.annotatedTag`, `git.merge`, notes. isomorphic-git only calls onSign when
+ * `signingKey` is set; its value is ignored (keyless signing: the key is ephemeral and certified
+ * by Fulcio). A failure rejects, so isomorphic-git writes no object and moves no ref.
  */
 export function onSign(o: SignPayloadOptions = {}): (args: { payload: string; secretKey: string }) => Promise<{ signature: string }> {
   return async ({ payload }) => ({ signature: (await signPayload(payload, o)).pem });
+}
+
+export interface OnVerifyOptions extends IsomorphicRepository, Omit<VerifyPayloadOptions, 'payload' | 'signature'> {}
+
+/**
+ * Verification for isomorphic-git users, the counterpart of `onSign`: returns a function that
+ * verifies one commit or annotated tag, named by object id, by ref (`HEAD`, `main`,
+ * `refs/tags/v1`) or by anything carrying an `oid` (what `git.log`, `git.readCommit` and
+ * `git.readTag` return). Objects are read with isomorphic-git (no git binary needed), checked
+ * against their id, and parsed as git's own path parses them (src/git/isomorphic-reader.ts says
+ * why isomorphic-git's `payload` is not used).
+ *
+ *   const verify = onVerify({ fs, dir, policy: { certificateIdentity: 'me@example.com' } });
+ *   for (const c of await git.log({ fs, dir })) console.log(c.oid, (await verify(c)).ok);
+ *
+ * Like verifyPayload it never throws for a bad, unsigned or malformed object (read `ok`, `kind`,
+ * `message`); it throws for a revision that does not exist or a repository it cannot read.
+ */
+export function onVerify(o: OnVerifyOptions): (target: string | { oid: string }) => Promise<ObjectVerifyResult> {
+  const { fs, dir, gitdir, cache, git, ...verify } = o;
+  const repo: IsomorphicRepository = { fs, dir, gitdir, cache, git };
+  // Configuration (and so the trusted root) as for verifyCommit: the repository's git config
+  // when `dir` is on this machine's disk; loaded once for all the objects of this verifier.
+  const opts = { ...verify, cwd: verify.cwd ?? dir };
+  let trust: TrustedRoot | undefined;
+  const trustOnce = () => (trust ??= opts.trust ?? trustForConfig(opts.config ?? (opts.cwd ? configFor(opts) : {}), opts.env ?? process.env).root);
+  return async (target) => {
+    const rev = typeof target === 'string' ? target : target?.oid;
+    let found: RawObject;
+    try {
+      found = await readObjectIsomorphic(repo, rev);
+    } catch (e) {
+      if (e instanceof GitsealError && e.code === 'BAD_GIT_OBJECT') {
+        return { ok: false, kind: 'error', failedCheck: 'parse', code: e.code, message: e.message, oid: rev, type: 'unknown' };
+      }
+      throw e;
+    }
+    return verifyRawObject(found, opts, trustOnce);
+  };
 }

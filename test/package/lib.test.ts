@@ -1,12 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { join } from 'node:path';
-import git from 'isomorphic-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Sandbox } from '../cli/helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
 
-/** The library API (dist/lib.js, what `import 'gitseal'` loads) against the sandbox Sigstore. */
+/** The library API (dist/lib.js, what `import 'gitseal'` loads) against the sandbox Sigstore; isomorphic-git.test.ts covers onSign and onVerify. */
 type Lib = typeof import('../../src/lib.js');
 let lib: Lib;
 const sb = new Sandbox('gitseal-lib-');
@@ -42,29 +39,6 @@ describe('library API', () => {
     // the public-good root does not trust the sandbox
     const foreign = await lib.verifyPayload({ payload, signature: s.pem, env: {} });
     expect(foreign.ok).toBe(false);
-  });
-
-  it("isomorphic-git commits signed through onSign verify with git and with verifyCommit", async () => {
-    const dir = sb.repo('iso');
-    fs.writeFileSync(join(dir, 'a.txt'), 'hello\n');
-    await git.add({ fs, dir, filepath: 'a.txt' });
-    const oid = await git.commit({
-      fs,
-      dir,
-      message: 'signed by isomorphic-git\n',
-      author: { name: 'Iso', email: 'iso@example.test', timestamp: 1700000000, timezoneOffset: 0 },
-      signingKey: 'gitseal (keyless)',
-      onSign: lib.onSign({ env, cwd: dir, token: sigstore.token('iso@example.test') }),
-    });
-    const gitEnv = { ...env, GIT_CONFIG_NOSYSTEM: '1' };
-    // real git checks it through gitseal's gpg-style program
-    spawnSync('git', ['config', 'gpg.format', 'x509'], { cwd: dir });
-    spawnSync('git', ['config', 'gpg.x509.program', join(ROOT, 'bin', 'gitseal')], { cwd: dir });
-    const v = spawnSync('git', ['verify-commit', oid], { cwd: dir, env: gitEnv, encoding: 'utf8' });
-    expect(v.status, v.stderr).toBe(0);
-    expect(v.stderr).toContain('iso@example.test');
-    const r = await lib.verifyCommit({ dir, rev: oid, env, cwd: dir, trust: lib.loadTrustedRoot({ path: sigstore.env.GITSEAL_TRUSTED_ROOT, env }) });
-    expect(r).toMatchObject({ ok: true, oid, type: 'commit', identity: 'iso@example.test' });
   });
 
   it('verifyCommit on an unsigned commit and a missing revision', async () => {
