@@ -5,6 +5,7 @@
  * each command fits. Per-command help (`gitseal <cmd> --help`) stays oclif's.
  */
 import type { Paint } from './output.js';
+import { TOPICS } from './topics.js';
 
 export interface CommandSummary {
   id: string;
@@ -60,7 +61,10 @@ export function overview(version: string, commands: CommandSummary[], p: Paint):
   lines.push('  allowedSignersFile, agent, tokenProvider … `gitseal version` shows what is in');
   lines.push('  effect and where each value came from.');
   lines.push('');
-  lines.push(`Run ${p.cyan('gitseal <command> --help')} for a command's flags and examples.`);
-  lines.push('Docs: docs/cli.md (commands), docs/json-schema.md (--json output).');
+  lines.push(p.bold('DOCUMENTATION') + p.dim('  (gitseal help <topic> prints it from the installed package)'));
+  const tw = Math.max(...TOPICS.map((t) => t.name.length)) + 2;
+  for (const t of TOPICS) lines.push(`  ${p.cyan(('help ' + t.name).padEnd(tw + 5))}${t.summary}`);
+  lines.push('');
+  lines.push(`Run ${p.cyan('gitseal <command> --help')} for a command's flags and examples, ${p.cyan('man gitseal')} for the manual.`);
   return lines.join('\n');
 }

@@ -15,6 +15,7 @@ import { overview } from './help.js';
 import { colourEnabled, err as errPaint, out as outPaint, printJson } from './output.js';
 import { gitsealVersion, packageRoot } from './root.js';
 import { redactSecrets } from './redact.js';
+import { findTopic, readTopic, TOPICS } from './topics.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -105,7 +106,12 @@ export async function runCli(argv: string[]): Promise<void> {
       const target = resolveCommand(argv.slice(1));
       if (target) return await showCommandHelp(target.id);
       if (argv[1] && topics().includes(argv[1])) return showTopic(argv[1]);
-      throw new GitsealError('USAGE', `no command "${argv.slice(1).join(' ')}"; run "gitseal --help" for the list`);
+      const doc = argv.length === 2 ? findTopic(argv[1]!) : undefined;
+      if (doc) return void process.stdout.write(readTopic(packageRoot(), doc));
+      throw new GitsealError(
+        'USAGE',
+        `no command or help topic "${argv.slice(1).join(' ')}"; topics: ${TOPICS.map((t) => t.name).join(', ')} (run "gitseal --help" for the commands)`,
+      );
     }
     const found = resolveCommand(argv);
     if (!found) {

@@ -1,7 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { BIN, Sandbox } from './helpers.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CATALOG } from '../../src/cli/catalog.js';
+import { markdownSection, TOPICS } from '../../src/cli/topics.js';
+import { BIN, ROOT, Sandbox } from './helpers.js';
 
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
@@ -90,5 +93,35 @@ describe('help and routing', () => {
     const r = sb.gitseal(['--version']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^gitseal \d+\.\d+\.\d+/);
+  });
+
+  it('points only at documentation an installed copy has: gitseal help <topic>, not docs/*.md files', () => {
+    const texts = [sb.gitseal([]).stdout, ...COMMANDS.map((c) => sb.gitseal([...c.split(' '), '--help']).stdout)];
+    for (const t of texts) expect(t).not.toMatch(/\bdocs\/[\w-]+\.md\b/);
+    const overview = texts[0]!;
+    for (const t of TOPICS) expect(overview, t.name).toMatch(new RegExp(`^  help ${t.name}\\s+${t.summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    expect(overview).toContain('man gitseal');
+  });
+
+  it.each(TOPICS.map((t) => t.name))('"help %s" prints that document from the package', (name) => {
+    const t = TOPICS.find((x) => x.name === name)!;
+    // a topic is never a command or a command group: those win in "gitseal help <word>"
+    expect(Object.keys(CATALOG).map((id) => id.split(':')[0])).not.toContain(name);
+    // every topic's file is one package.json ships
+    const files = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }).files;
+    expect(files.some((f) => t.file === f || t.file.startsWith(f + '/')), t.file).toBe(true);
+    const r = sb.gitseal(['help', name]);
+    expect(r.status, r.stderr).toBe(0);
+    const whole = readFileSync(join(ROOT, t.file), 'utf8');
+    expect(r.stdout).toBe(t.section ? markdownSection(whole, t.section) : whole);
+    expect(r.stdout.length).toBeGreaterThan(200);
+    if (t.section) expect(r.stdout.startsWith(t.section + '\n')).toBe(true);
+  });
+
+  it('an unknown help topic: one line, exit 2, naming the topics', () => {
+    const r = sb.gitseal(['help', 'nonsense']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('topics: guide, configuration');
   });
 });

@@ -70,7 +70,7 @@ export class AgentStatus extends GitsealCommand {
   static override description = `${MORE}\n\nShows the identities it holds certificates for and how long each has left; never key material. Exit status 0 whether or not it runs (check "running" in --json).`;
   static override examples = [
     { command: '<%= config.bin %> agent status', description: 'Running? Which identities, how long left?' },
-    { command: '<%= config.bin %> agent status --json', description: 'Machine-readable (docs/json-schema.md, "agent status")' },
+    { command: '<%= config.bin %> agent status --json', description: 'Machine-readable (schema: gitseal help json, "agent status")' },
   ];
   static override enableJsonFlag = true;
 

@@ -24,7 +24,7 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
   static override examples = [
     { command: '<%= config.bin %> doctor', description: 'Everything, including network checks' },
     { command: '<%= config.bin %> doctor --offline', description: 'Skip the network' },
-    { command: '<%= config.bin %> doctor --json', description: 'Machine-readable (docs/json-schema.md, "doctor")' },
+    { command: '<%= config.bin %> doctor --json', description: 'Machine-readable (schema: gitseal help json, "doctor")' },
   ];
   static override enableJsonFlag = true;
   static override flags = {

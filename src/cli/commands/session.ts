@@ -91,7 +91,7 @@ export class Whoami extends GitsealCommand {
   static override description = 'Shows the identity the cached token carries (what Fulcio will put in your certificate), its issuer and the time left — never the token. Exit status 1 when not logged in.';
   static override examples = [
     { command: '<%= config.bin %> whoami', description: 'Who will the next signature be from?' },
-    { command: '<%= config.bin %> whoami --json', description: 'Machine-readable (docs/json-schema.md, "whoami")' },
+    { command: '<%= config.bin %> whoami --json', description: 'Machine-readable (schema: gitseal help json, "whoami")' },
   ];
   static override enableJsonFlag = true;
 

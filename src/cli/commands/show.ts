@@ -15,7 +15,7 @@ Nothing is verified here: use "gitseal verify" for that.
   static override examples = [
     { command: '<%= config.bin %> show', description: 'The signature on HEAD' },
     { command: '<%= config.bin %> show v1.2.0', description: 'The signature on an annotated tag' },
-    { command: '<%= config.bin %> show HEAD~3 --json', description: 'Machine-readable (docs/json-schema.md, "show")' },
+    { command: '<%= config.bin %> show HEAD~3 --json', description: 'Machine-readable (schema: gitseal help json, "show")' },
     { command: '<%= config.bin %> show --format=in-toto > statement.json', description: "gitsign's in-toto statement" },
   ];
 

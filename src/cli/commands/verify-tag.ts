@@ -9,7 +9,7 @@ POLICY: without identity flags, the repository's git policy applies (gitseal.all
   static override examples = [
     { command: '<%= config.bin %> verify-tag v1.2.0', description: 'With the repository policy' },
     { command: '<%= config.bin %> verify-tag v1.2.0 --certificate-identity release@example.com --certificate-oidc-issuer https://accounts.google.com', description: 'A release signed by a known identity' },
-    { command: '<%= config.bin %> verify-tag v1.2.0 --json', description: 'Machine-readable (docs/json-schema.md, "verify")' },
+    { command: '<%= config.bin %> verify-tag v1.2.0 --json', description: 'Machine-readable (schema: gitseal help json, "verify")' },
   ];
   static override enableJsonFlag = true;
   static override strict = false;

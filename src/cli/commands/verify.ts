@@ -69,7 +69,7 @@ ${POLICY_HELP}`;
       command: '<%= config.bin %> verify v1.0..v1.1 --certificate-identity https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main --certificate-oidc-issuer https://token.actions.githubusercontent.com --certificate-github-workflow-repository org/repo',
       description: 'Commits made by a CI workflow',
     },
-    { command: '<%= config.bin %> verify main~20..main --json', description: 'Machine-readable (docs/json-schema.md, "verify")' },
+    { command: '<%= config.bin %> verify main~20..main --json', description: 'Machine-readable (schema: gitseal help json, "verify")' },
   ];
   static override enableJsonFlag = true;
   static override strict = false;

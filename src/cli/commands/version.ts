@@ -21,7 +21,7 @@ export default class Version extends GitsealCommand {
 Credentials are never printed: token variables such as SIGSTORE_ID_TOKEN show only whether they are set.`;
   static override examples = [
     { command: '<%= config.bin %> version', description: 'Human-readable' },
-    { command: '<%= config.bin %> version --json | jq .config', description: 'Machine-readable (docs/json-schema.md, "version")' },
+    { command: '<%= config.bin %> version --json | jq .config', description: 'Machine-readable (schema: gitseal help json, "version")' },
   ];
   static override enableJsonFlag = true;
 
