@@ -21,9 +21,12 @@
 // 4. dist/fast-sign.cjs (+ .cache): the signing call with a running agent
 //    (src/main-fast-sign.ts), the same way. When it steps aside after reading
 //    stdin, bin/gitseal hands the payload to dist/gpg/run.js (an entry of build 2).
+// 5. dist/man/gitseal.1, the manual page (package.json `man`), rendered from the command
+//    catalogue by src/cli/man.ts: the commands' own metadata, so it cannot drift from --help.
+// 6. Then the sandbox, its own package, into packages/sandbox/dist (see the end).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -83,12 +86,13 @@ const entryPoints = [...new Set([...candidates.filter((f) => existsSync(join(roo
 await build({ ...common, entryPoints, outdir: tmpDir, splitting: true });
 await buildFastVerify();
 await buildFastSign();
+await buildManPage();
 const oldDir = `${finalDir}.old-${process.pid}`;
 if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(tmpDir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });
 
-// 5. The sandbox, its own package (packages/sandbox, published as gitseal-sandbox), into
+// 6. The sandbox, its own package (packages/sandbox, published as gitseal-sandbox), into
 // packages/sandbox/dist: the demo and the tests run it from a clone. A private build of gitseal
 // alone (GITSEAL_OUTDIR) leaves it be.
 if (process.env.GITSEAL_OUTDIR === undefined) {
@@ -220,4 +224,37 @@ async function buildFastSign() {
       srv.close();
       if (code !== 1) throw new Error('the training call did not reach the agent (' + JSON.stringify(code) + ')');`,
   });
+}
+
+async function buildManPage() {
+  // The commands are oclif classes: rendered in a child node whose cwd is the repository, so
+  // @oclif/core resolves from node_modules/ whatever GITSEAL_OUTDIR is. No files in between.
+  const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+  const epoch = Number(process.env.SOURCE_DATE_EPOCH);
+  const date = Number.isFinite(epoch) && epoch > 0 ? new Date(epoch * 1000).toISOString().slice(0, 10) : '';
+  const r = await build({
+    ...common,
+    stdin: {
+      contents: `import { commands } from './src/cli/commands/index.ts';
+        import { SETTINGS } from './src/config/load.ts';
+        import { renderManPage } from './src/cli/man.ts';
+        process.stdout.write(renderManPage({ version: ${JSON.stringify(version)}, date: ${JSON.stringify(date)}, commands, settings: SETTINGS }));`,
+      resolveDir: root,
+      sourcefile: 'man-page.ts',
+      loader: 'ts',
+    },
+    write: false,
+    logLevel: 'error',
+  });
+  const home = mkdtempSync(join(tmpdir(), 'gitseal-man-'));
+  const run = spawnSync(process.execPath, ['--input-type=module'], {
+    cwd: root,
+    input: r.outputFiles[0].text,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: home, LANG: 'C' },
+  });
+  rmSync(home, { recursive: true, force: true });
+  if (run.status !== 0 || !run.stdout.startsWith('.\\"')) throw new Error(`could not render the manual page: ${run.stderr}`);
+  mkdirSync(join(tmpDir, 'man'), { recursive: true });
+  writeFileSync(join(tmpDir, 'man', 'gitseal.1'), run.stdout);
 }
