@@ -7,7 +7,7 @@
  * spawns for every signature, and loading asn1js (with pvtsutils/pvutils, as
  * CommonJS through the ESM loader) cost ~45 ms CPU per `gitseal -bsau`,
  * measured with `node --cpu-prof` (issue "Speed", P3) — more than the rest of
- * the signing work. asn1js/pkijs remain in use in src/sandbox only.
+ * the signing work. asn1js/pkijs remain in use in the sandbox package (packages/sandbox) only.
  */
 import { createHash } from 'node:crypto';
 import { GitsealError } from '../errors.js';
