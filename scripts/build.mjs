@@ -23,7 +23,12 @@
 //    stdin, bin/gitseal hands the payload to dist/gpg/run.js (an entry of build 2).
 // 5. dist/man/gitseal.1, the manual page (package.json `man`), rendered from the command
 //    catalogue by src/cli/man.ts: the commands' own metadata, so it cannot drift from --help.
-// 6. Then the sandbox, its own package, into packages/sandbox/dist (see the end).
+// 6. dist/vendor/sigstore-tuf.mjs: @sigstore/tuf with its dependencies (tuf-js and an HTTP stack of
+//    ~45 packages, ~11 MB installed) as one file, with their licences beside it. Only
+//    `gitseal initialize` and a TUF refresh load it, so it need not cost every installer a
+//    package tree: the built code imports it as `#sigstore-tuf` (package.json "imports");
+//    sources and tests use the @sigstore/tuf devDependency itself.
+// 7. Then the sandbox, its own package, into packages/sandbox/dist (see the end).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,14 +81,24 @@ const hotPath = {
   },
 };
 
+// Bundled dependencies (step 6): the built code names them by their package.json "imports" key.
+const VENDORED = { '@sigstore/tuf': '#sigstore-tuf' };
+const vendored = {
+  name: 'gitseal-vendored',
+  setup(b) {
+    b.onResolve({ filter: /^@sigstore\/tuf$/ }, (a) => ({ path: VENDORED[a.path], external: true }));
+  },
+};
+
 // Build into a fresh folder and swap it in whole, so processes running from
 // dist/ (a sandbox, a test's child process) never see a half-written tree.
 const finalDir = resolve(root, outdir);
 const tmpDir = `${finalDir}.tmp-${process.pid}`;
 rmSync(tmpDir, { recursive: true, force: true });
-await build({ ...common, entryPoints: ['src/main.ts'], outdir: tmpDir, splitting: false, plugins: [hotPath] });
+await build({ ...common, entryPoints: ['src/main.ts'], outdir: tmpDir, splitting: false, plugins: [hotPath, vendored] });
 const entryPoints = [...new Set([...candidates.filter((f) => existsSync(join(root, f))), ...lazy])];
-await build({ ...common, entryPoints, outdir: tmpDir, splitting: true });
+await build({ ...common, entryPoints, outdir: tmpDir, splitting: true, plugins: [vendored] });
+await buildVendoredTuf();
 await buildFastVerify();
 await buildFastSign();
 await buildManPage();
@@ -92,7 +107,7 @@ if (existsSync(finalDir)) renameSync(finalDir, oldDir);
 renameSync(tmpDir, finalDir);
 rmSync(oldDir, { recursive: true, force: true });
 
-// 6. The sandbox, its own package (packages/sandbox, published as gitseal-sandbox), into
+// 7. The sandbox, its own package (packages/sandbox, published as gitseal-sandbox), into
 // packages/sandbox/dist: the demo and the tests run it from a clone. A private build of gitseal
 // alone (GITSEAL_OUTDIR) leaves it be.
 if (process.env.GITSEAL_OUTDIR === undefined) {
@@ -224,6 +239,37 @@ async function buildFastSign() {
       srv.close();
       if (code !== 1) throw new Error('the training call did not reach the agent (' + JSON.stringify(code) + ')');`,
   });
+}
+
+async function buildVendoredTuf() {
+  const out = join(tmpDir, 'vendor', 'sigstore-tuf.mjs');
+  const r = await build({
+    ...common,
+    stdin: { contents: "export { initTUF } from '@sigstore/tuf';", resolveDir: root, sourcefile: 'sigstore-tuf.mjs' },
+    outfile: out,
+    packages: undefined,
+    minify: true,
+    metafile: true,
+    // CommonJS packages inside an ES module: give them a require of their own.
+    banner: { js: "import { createRequire as __gitsealRequire } from 'node:module'; const require = __gitsealRequire(import.meta.url);" },
+  });
+  // Every bundled package with its licence text: what their licences ask of a redistribution.
+  const pkgs = new Map();
+  for (const input of Object.keys(r.metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (!m || pkgs.has(m[1])) continue;
+    const dir = join(root, m[1]);
+    const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const file = ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license', 'LICENCE', 'LICENSE-MIT'].map((f) => join(dir, f)).find((f) => existsSync(f));
+    pkgs.set(m[1], { name: meta.name, version: meta.version, license: meta.license ?? 'see package', text: file ? readFileSync(file, 'utf8').trim() : '' });
+  }
+  const notices = [...pkgs.values()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((p) => `${p.name}@${p.version} (${p.license})\n\n${p.text || `No licence file is shipped with ${p.name}; its package.json declares ${p.license}.`}\n`);
+  writeFileSync(
+    join(tmpDir, 'vendor', 'sigstore-tuf.LICENSES.txt'),
+    `dist/vendor/sigstore-tuf.mjs bundles these ${pkgs.size} packages (scripts/build.mjs, step 6):\n\n${notices.join('\n' + '-'.repeat(72) + '\n\n')}`,
+  );
 }
 
 async function buildManPage() {

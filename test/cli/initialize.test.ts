@@ -1,45 +1,15 @@
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { canonicalize } from '@tufjs/canonical-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveTufRepo, tufRepo } from '../trust/tuf-repo.js';
 import { Sandbox } from './helpers.js';
 
-/**
- * `gitseal initialize` against a real TUF repository served on 127.0.0.1: root,
- * timestamp, snapshot and targets metadata signed with an Ed25519 key (TUF
- * spec 1.0), the target being a Sigstore trusted_root.json.
- */
+/** `gitseal initialize` against a real TUF repository served on 127.0.0.1 (test/trust/tuf-repo.ts). */
 const TRUSTED_ROOT = readFileSync(join(import.meta.dirname, '../fixtures/gitsign-corpus/trusted_root.json'));
 
-function tufRepo(target: Buffer): { files: Map<string, Buffer>; root: Buffer } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
-  const key = { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: pub } };
-  const keyid = createHash('sha256').update(canonicalize(key)).digest('hex');
-  const expires = new Date(Date.now() + 7 * 86400_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const common = { spec_version: '1.0.31', version: 1, expires };
-  const signed = (s: object, k: KeyObject) => Buffer.from(JSON.stringify({ signed: s, signatures: [{ keyid, sig: sign(null, Buffer.from(canonicalize(s)), k).toString('hex') }] }));
-  const role = { keyids: [keyid], threshold: 1 };
-  const root = signed({ _type: 'root', ...common, consistent_snapshot: false, keys: { [keyid]: key }, roles: { root: role, timestamp: role, snapshot: role, targets: role } }, privateKey);
-  const targets = signed({ _type: 'targets', ...common, targets: { 'trusted_root.json': { length: target.length, hashes: { sha256: createHash('sha256').update(target).digest('hex') } } } }, privateKey);
-  const snapshot = signed({ _type: 'snapshot', ...common, meta: { 'targets.json': { version: 1 } } }, privateKey);
-  const timestamp = signed({ _type: 'timestamp', ...common, meta: { 'snapshot.json': { version: 1 } } }, privateKey);
-  const files = new Map<string, Buffer>([
-    ['/1.root.json', root],
-    ['/root.json', root],
-    ['/timestamp.json', timestamp],
-    ['/snapshot.json', snapshot],
-    ['/targets.json', targets],
-    ['/targets/trusted_root.json', target],
-  ]);
-  return { files, root };
-}
-
 const sb = new Sandbox('gitseal-tuf-');
-let server: Server;
+let mirrorServer: Awaited<ReturnType<typeof serveTufRepo>>;
 let mirror: string;
 let rootFile: string;
 let serve: Map<string, Buffer>;
@@ -49,16 +19,11 @@ beforeAll(async () => {
   serve = repo.files;
   rootFile = join(sb.dir, 'root.json');
   writeFileSync(rootFile, repo.root);
-  server = createServer((req, res) => {
-    const body = serve.get(req.url ?? '');
-    if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  mirrorServer = await serveTufRepo(serve);
+  mirror = mirrorServer.url;
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await mirrorServer.close();
   sb.cleanup();
 });
 

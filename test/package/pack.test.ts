@@ -1,15 +1,17 @@
-import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../src/cli/topics.js';
 import { ROOT, Sandbox } from '../cli/helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
+import { serveTufRepo, tufRepo } from '../trust/tuf-repo.js';
 
 /**
  * The published artefact, as `npm publish` would make it: the package's files (dist/ as
  * `npm run build` made it, plus the declarations prepack adds) packed with `npm pack` →
- * `npm install -g` into an empty prefix → the installed `gitseal` runs, configures git, signs a
+ * `npm install -g` into an empty prefix → the installed `gitseal` runs, refreshes its trusted root
+ * through TUF (the client bundled in dist/vendor), configures git, signs a
  * commit against the sandbox Sigstore and verifies it; its library loads; `man gitseal` and
  * `gitseal help <topic>` work; and the install stays within the size target.
  */
@@ -25,6 +27,15 @@ const MAX_BYTES = 20_000_000;
 function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(cmd, args, { cwd: opts.cwd ?? sb.dir, env: { ...sb.env, ...opts.env }, encoding: 'utf8', timeout: 300_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `run` without blocking the event loop (for a test that serves HTTP in this process). */
+function runAsync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: sb.dir, env: { ...sb.env, ...opts.env }, encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
 }
 
 /** Bytes of all files under `dir` (what npm calls the unpacked size) and the number of files. */
@@ -140,6 +151,28 @@ describe('npm package', () => {
     console.log(line);
     expect(lines.length, line).toBeLessThanOrEqual(MAX_PACKAGES);
     expect(bytes, line).toBeLessThanOrEqual(MAX_BYTES);
+    // and on disk, file-system blocks included
+    expect(Number(du.stdout.split('\t')[0]) * 1024, line).toBeLessThanOrEqual(MAX_BYTES);
+    // the TUF client is bundled (dist/vendor), not installed as a package tree
+    expect(deps.filter((d) => /^(tuf-js|@sigstore\/tuf|make-fetch-happen)@/.test(d))).toEqual([]);
+    expect(readFileSync(join(pkgDir, 'dist', 'vendor', 'sigstore-tuf.LICENSES.txt'), 'utf8')).toMatch(/^tuf-js@\S+ \(MIT\)$/m);
+  });
+
+  it('the installed copy refreshes the trusted root through TUF with its bundled client', async () => {
+    const trustedRoot = readFileSync(join(ROOT, 'test', 'fixtures', 'gitsign-corpus', 'trusted_root.json'));
+    const repo = tufRepo(trustedRoot);
+    const rootFile = join(sb.dir, 'tuf-root.json');
+    writeFileSync(rootFile, repo.root);
+    const mirror = await serveTufRepo(repo.files);
+    try {
+      const cache = join(sb.dir, 'tuf-cache');
+      const r = await runAsync(installed, ['initialize', '--mirror', mirror.url, '--root', rootFile, '--json'], { env: { XDG_CACHE_HOME: cache } });
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ mirror: mirror.url, updated: true });
+      expect(readFileSync(join(cache, 'gitseal', 'trusted_root.json')).equals(trustedRoot)).toBe(true);
+    } finally {
+      await mirror.close();
+    }
   });
 
   it('the installed gitseal runs: version and help', () => {
