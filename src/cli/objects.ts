@@ -26,10 +26,14 @@ export async function readNamedObject(repoDir: string, rev: string, want?: 'comm
   return { oid: got.oid, type: got.type, raw: got.data, parsed: parseSignedObject(got.type, got.data, hashAlgoOf(got.oid)) };
 }
 
-/** The URL of a remote (gitsign's in-toto subject name), or "" when there is none. */
+/**
+ * The URL of a remote as gitsign names its in-toto subject: go-git's first `remote.<name>.url`
+ * of the repository's own config, as written (no insteadOf rewriting); "" when there is none.
+ */
 export function remoteUrl(repoDir: string, remote: string): string {
   try {
-    return execFileSync('git', ['remote', 'get-url', '--', remote], { cwd: repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const all = execFileSync('git', ['config', '--local', '--get-all', `remote.${remote}.url`], { cwd: repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return all.split('\n')[0] ?? '';
   } catch {
     return '';
   }

@@ -2,8 +2,7 @@
  * What `gitseal show` reports about a signed object, computed from bytes
  * alone (nothing is verified here; `gitseal verify` does that): the signer
  * certificate's identity, issuer, validity and CI claims, its embedded SCTs,
- * and the embedded Rekor entry. Also gitsign's in-toto statement
- * (gitsign `show`, predicate https://gitsign.sigstore.dev/predicate/git/v0.1).
+ * and the embedded Rekor entry. (gitsign's in-toto statement: in-toto.ts.)
  */
 import { createHash } from 'node:crypto';
 import { CMS_OID, findSignerCertificate, parseSignedData, singleValue } from '../cms/parse.js';
@@ -133,74 +132,5 @@ export function signatureInfo(oid: string, obj: SignedObject): SignatureInfo {
     certificate: leaf ? certInfo(leaf) : null,
     tlog,
     timestamped: si.unsignedAttrs.has(CMS_OID.timeStampToken),
-  };
-}
-
-// ---------------------------------------------------------------- in-toto (gitsign show)
-
-interface Person {
-  name: string;
-  email: string;
-  date: string;
-}
-
-/** "Name <email> 1668460399 -0500" → gitsign's {name, email, date} with the author's own UTC offset (Go RFC 3339). */
-export function parseIdent(ident: string): Person {
-  const m = /^(.*?)\s*<([^>]*)>\s*(\d+)?\s*([+-]\d{4})?\s*$/.exec(ident);
-  if (!m) return { name: ident, email: '', date: '' };
-  const secs = Number(m[3] ?? 0);
-  const tz = m[4] ?? '+0000';
-  const sign = tz[0] === '-' ? -1 : 1;
-  const offMin = sign * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(3, 5)));
-  const local = new Date((secs + offMin * 60) * 1000).toISOString().replace(/\.\d{3}Z$/, '');
-  const zone = offMin === 0 ? 'Z' : `${tz[0]}${tz.slice(1, 3)}:${tz.slice(3, 5)}`;
-  return { name: m[1]!, email: m[2]!, date: `${local}${zone}` };
-}
-
-function messageOf(raw: Buffer): string {
-  const i = raw.indexOf('\n\n');
-  return i === -1 ? '' : raw.subarray(i + 2).toString('utf8');
-}
-
-/** gitsign's in-toto Statement for a commit (or tag) and its signature. */
-export function inTotoStatement(oid: string, obj: SignedObject, remoteURL: string): unknown {
-  const h = (name: string) => obj.headers.filter((x) => x.name === name).map((x) => x.value);
-  const signerInfo: Array<{ attributes: string; certificate: string }> = [];
-  if (obj.signature) {
-    const sd = parseSignedData(obj.signature.toString('latin1'));
-    const certs = sd.certificates.map(parseCertificate);
-    for (const si of sd.signerInfos) {
-      const c = findSignerCertificate(si, certs);
-      if (!c || !si.signedAttrsSet) continue;
-      signerInfo.push({ attributes: si.signedAttrsSet.toString('base64'), certificate: encodePem('CERTIFICATE', c.der) });
-    }
-  }
-  const message = messageOf(obj.payload);
-  const source =
-    obj.type === 'commit'
-      ? {
-          tree: h('tree')[0] ?? '',
-          parents: h('parent'),
-          author: parseIdent(h('author')[0] ?? ''),
-          committer: parseIdent(h('committer')[0] ?? ''),
-          message,
-        }
-      : {
-          object: h('object')[0] ?? '',
-          object_type: h('type')[0] ?? '',
-          tag: h('tag')[0] ?? '',
-          tagger: parseIdent(h('tagger')[0] ?? ''),
-          message,
-        };
-  const digestAlg = oid.length === 64 ? 'sha256' : 'sha1';
-  return {
-    _type: 'https://in-toto.io/Statement/v0.1',
-    predicateType: 'https://gitsign.sigstore.dev/predicate/git/v0.1',
-    subject: [{ name: remoteURL, digest: { [digestAlg]: oid } }],
-    predicate: {
-      source,
-      signature: obj.signature ? obj.signature.toString('latin1') : '',
-      ...(signerInfo.length ? { signer_info: signerInfo } : {}),
-    },
   };
 }

@@ -59,26 +59,6 @@ describe('gitseal show', () => {
     expect(t.stdout).toContain('Not verified');
   });
 
-  it("--format=in-toto prints gitsign's statement", () => {
-    const e = sample[0]!;
-    const r = sb.gitseal(['show', e.meta.oid, '--format=in-toto'], { cwd: repo });
-    expect(r.status, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout);
-    expect(s._type).toBe('https://in-toto.io/Statement/v0.1');
-    expect(s.predicateType).toBe('https://gitsign.sigstore.dev/predicate/git/v0.1');
-    expect(s.subject).toEqual([{ name: 'https://example.test/org/repo.git', digest: { sha1: e.meta.oid } }]);
-    const raw = readFileSync(join(e.dir, 'object.raw'), 'latin1');
-    expect(s.predicate.source.tree).toBe(/^tree ([0-9a-f]{40})$/m.exec(raw)![1]);
-    expect(s.predicate.source.author.email).toBe(/^author .*<([^>]+)>/m.exec(raw)![1]);
-    expect(s.predicate.source.author.date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
-    expect(s.predicate.signature).toBe(readFileSync(join(e.dir, 'signature.pem'), 'latin1'));
-    expect(raw.endsWith(s.predicate.source.message)).toBe(true);
-    // signer_info.attributes: the DER SET (0x31) the ECDSA signature covers
-    const attrs = Buffer.from(s.predicate.signer_info[0].attributes, 'base64');
-    expect(attrs[0]).toBe(0x31);
-    expect(s.predicate.signer_info[0].certificate).toBe(readFileSync(join(e.dir, 'leaf.pem'), 'utf8'));
-  });
-
   it('an unsigned commit says so; a missing revision is a usage error', () => {
     const r2 = sb.repo('show-unsigned');
     sb.git(['commit', '-q', '--allow-empty', '-m', 'unsigned'], r2);

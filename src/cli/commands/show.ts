@@ -2,7 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { GitsealCommand } from '../base.js';
 import { readNamedObject, remoteUrl, requireRepo } from '../objects.js';
 import { fields, out, printJson } from '../output.js';
-import { inTotoStatement, signatureInfo, type SignatureInfo } from '../signature-info.js';
+import { gitsignStatement, goJson } from '../in-toto.js';
+import { signatureInfo, type SignatureInfo } from '../signature-info.js';
 
 export default class Show extends GitsealCommand {
   static override summary = "Show a commit's or tag's signature: certificate, identity, log entry";
@@ -10,7 +11,7 @@ export default class Show extends GitsealCommand {
 
 Nothing is verified here: use "gitseal verify" for that.
 
---format=in-toto prints gitsign's in-toto statement for the object (predicate type https://gitsign.sigstore.dev/predicate/git/v0.1), with the URL of --remote as the subject name.`;
+--format=in-toto prints exactly what "gitsign show" prints: an in-toto Statement v1 for the commit (predicate type https://gitsign.sigstore.dev/predicate/git/v0.1) or annotated tag (…/predicate/tag/v0.1), with the URL of --remote as the subject name, so "gitsign show | jq" pipelines keep working.`;
 
   static override examples = [
     { command: '<%= config.bin %> show', description: 'The signature on HEAD' },
@@ -35,7 +36,7 @@ Nothing is verified here: use "gitseal verify" for that.
     const repo = requireRepo(this.cwd);
     const obj = await readNamedObject(repo, args.rev);
     if (flags.format === 'in-toto') {
-      printJson(inTotoStatement(obj.oid, obj.parsed, remoteUrl(repo, flags.remote)));
+      process.stdout.write(goJson(gitsignStatement(obj.oid, obj.type, obj.raw, remoteUrl(repo, flags.remote))));
       return undefined;
     }
     const info = signatureInfo(obj.oid, obj.parsed);
