@@ -96,7 +96,32 @@ export function humanLines(r: VerifyResult, policyConfigured: boolean): string[]
     return out;
   }
   const what = r.kind === 'bad' ? 'BAD signature' : 'signature not verified';
-  return [`gitseal: ${what} (${r.failedCheck ?? 'parse'} check failed): ${r.message}`];
+  return [`gitseal: ${what} (${r.failedCheck ?? 'parse'} check failed): ${r.message}`, ...unverifiedContext(r)];
+}
+
+/**
+ * For a signature whose log proof could not be checked (gitsign online mode offline, its
+ * pre-release layout, a failed Rekor search): who the certificate names, so a person can tell
+ * whose commit it is — on stderr only, quoted, labelled as unverified. Never on the status fd
+ * (no GOODSIG, %GS stays empty): anyone can put any name in a certificate that is not checked.
+ */
+export function unverifiedContext(r: VerifyResult): string[] {
+  if (r.kind !== 'error' || r.failedCheck !== 'tlog' || !(r.code === 'TLOG_MISSING' || r.code === 'NETWORK' || r.code === 'REKOR')) return [];
+  if (!r.identity && !r.issuer) return [];
+  return [
+    `gitseal: unverified context: the certificate names ${quoted(r.identity)} (issuer ${quoted(r.issuer)}); ` +
+      'NOT VERIFIED, nothing here proves that this identity signed',
+  ];
+}
+
+/** A value from an unverified certificate as a quoted string: control, format and bidi characters escaped. */
+function quoted(v: string | undefined): string {
+  if (v === undefined) return '(none)';
+  const cut = v.length > 200 ? `${v.slice(0, 200)}…` : v;
+  return `"${cut.replace(/["\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => {
+    const n = c.codePointAt(0)!;
+    return n > 0xffff ? `\\u{${n.toString(16)}}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  })}"`;
 }
 
 /** Verify for git; returns the process exit code (0 only for a good signature the policy allows). */

@@ -117,6 +117,27 @@ function embeddedEntry(si: SignerInfo): TransparencyLogEntry | undefined {
   return decodeTle(v.value);
 }
 
+/**
+ * gitsign's January-2023 pre-release "offline" layout (sigstore/gitsign c47e8bf5c862): the entry
+ * spread over unsigned attributes 1.3.6.1.4.1.57264.3.0–3.8, with 3.1 a string rather than the
+ * protobuf entry gitsign released. No released gitsign writes or reads it.
+ */
+function preReleaseLayout(si: SignerInfo): boolean {
+  const v = singleValueOrUndefined(si, CMS_OID.rekorTle);
+  return si.unsignedAttrs.has('1.3.6.1.4.1.57264.3.0') || (v !== undefined && v.tag !== TAG.OCTET_STRING);
+}
+
+function singleValueOrUndefined(si: SignerInfo, oid: string): { tag: number } | undefined {
+  try {
+    return singleValue(si.unsignedAttrs, oid, 'attribute');
+  } catch {
+    return undefined;
+  }
+}
+
+const PRE_RELEASE =
+  "this signature uses gitsign's January-2023 pre-release log layout (attributes 1.3.6.1.4.1.57264.3.0–3.8), which no gitsign release writes or reads; its Rekor proof cannot be checked";
+
 /** Find and verify gitsign's online-mode Rekor entry for this signature. */
 async function searchOnline(
   input: VerifyInput,
@@ -249,8 +270,9 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
       } catch (e) {
         if (isGitsealError(e)) {
           // Say why there was a search at all: the signature itself carries no proof.
-          const msg =
-            e.code === 'NETWORK' || e.code === 'REKOR'
+          const msg = preReleaseLayout(si)
+            ? `${PRE_RELEASE}, and searching Rekor for a gitsign online-mode entry found none (${e.message}), so this signature is not verified`
+            : e.code === 'NETWORK' || e.code === 'REKOR'
               ? `the Rekor proof is not embedded in this signature (gitsign online mode) and searching Rekor failed: ${e.message}`
               : e.message;
           stop('tlog', 'error', e.code, msg);
@@ -264,9 +286,11 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
         'tlog',
         'error',
         'TLOG_MISSING',
-        input.offline
-          ? 'the Rekor proof is not embedded in this signature (gitsign online mode); it can only be checked online against Rekor, so this signature is not verified'
-          : 'the Rekor proof is not embedded in this signature (gitsign online mode) and no Rekor search is configured, so this signature is not verified',
+        preReleaseLayout(si)
+          ? `${PRE_RELEASE}, so this signature is not verified`
+          : input.offline
+            ? 'the Rekor proof is not embedded in this signature (gitsign online mode); it can only be checked online against Rekor, so this signature is not verified'
+            : 'the Rekor proof is not embedded in this signature (gitsign online mode) and no Rekor search is configured, so this signature is not verified',
       );
     }
     r.logIndex = tlog.logIndex;

@@ -33,7 +33,8 @@ function load(dir: string) {
 
 const offlineMode = index.filter((e) => e.has_embedded_tlog);
 const nonFulcio = index.filter((e) => e.oidc_issuer === null);
-const onlineMode = index.filter((e) => !e.has_embedded_tlog && e.oidc_issuer !== null);
+const PRE_RELEASE = 'sigstore_gitsign_commit_c47e8bf5c862';
+const onlineMode = index.filter((e) => !e.has_embedded_tlog && e.oidc_issuer !== null && e.dir !== PRE_RELEASE);
 
 test('corpus has the documented shape', () => {
   expect(index).toHaveLength(72);
@@ -112,7 +113,11 @@ describe('negative/ cases are rejected with the right class', () => {
   });
 });
 
-test('the Jan-2023 pre-release layout (attributes 3.0–3.8) is treated as online mode, without crashing', async () => {
-  const r = await verifySignature({ ...load('sigstore_gitsign_commit_c47e8bf5c862'), trust, offline: true });
-  expect(r).toMatchObject({ kind: 'error', code: 'TLOG_MISSING' });
+test('the Jan-2023 pre-release layout (attributes 3.0–3.8) is not verified, and says which layout it is', async () => {
+  const r = await verifySignature({ ...load(PRE_RELEASE), trust, offline: true });
+  expect(r).toMatchObject({ kind: 'error', failedCheck: 'tlog', code: 'TLOG_MISSING', identity: 'billy@chainguard.dev', issuer: 'https://accounts.google.com' });
+  expect(r.message).toBe(
+    "this signature uses gitsign's January-2023 pre-release log layout (attributes 1.3.6.1.4.1.57264.3.0–3.8), which no gitsign release writes or reads; its Rekor proof cannot be checked, so this signature is not verified",
+  );
+  expect(r.message).not.toMatch(/online mode/);
 });
