@@ -79,6 +79,8 @@ export interface ObjectResult {
   message: string;
   /** The verdict came from the verified-signature cache. */
   cached?: boolean;
+  /** Verified without the SCT check (--insecure-ignore-sct). */
+  sctSkipped?: boolean;
 }
 
 function fromResult(oid: string, type: string, r: VerifyResult): ObjectResult {
@@ -97,6 +99,7 @@ function fromResult(oid: string, type: string, r: VerifyResult): ObjectResult {
     failedCheck: r.failedCheck,
     code: r.code,
     message: r.message,
+    ...(r.sctSkipped ? { sctSkipped: true } : {}),
   };
 }
 
@@ -117,6 +120,8 @@ export interface VerifyRun {
   cache?: boolean;
   /** Rekor v1 base URL, searched for signatures without an embedded proof when not offline. */
   rekorURL?: string;
+  /** gitseal verify --insecure-ignore-sct: skip the SCT check only. */
+  ignoreSct?: boolean;
 }
 
 /**
@@ -138,6 +143,7 @@ export async function* verifyObjects(run: VerifyRun): AsyncGenerator<ObjectResul
     offline: run.offline,
     rekorSearch,
     ...(run.cache === false ? { cache: false as const } : {}),
+    ...(run.ignoreSct ? { ignoreSct: true } : {}),
   });
   for await (const o of source) {
     const ref = ranged ? undefined : run.revs[o.seq];

@@ -71,6 +71,8 @@ export interface VerifyRangeOptions {
   workerUrl?: URL;
   /** Below this many signatures to check, no workers are started. */
   minForWorkers?: number;
+  /** Skip the SCT check only (gitseal verify --insecure-ignore-sct); never uses or fills the cache. */
+  ignoreSct?: boolean;
 }
 
 // ------------------------------------------------------------ shared with worker.ts
@@ -79,6 +81,7 @@ export interface WorkerSetup {
   trust: TrustedRoot;
   policy?: Policy;
   offline: boolean;
+  ignoreSct?: boolean;
 }
 
 export interface VerifyJob {
@@ -107,7 +110,7 @@ export function reviveBuffers<T>(v: T): T {
 }
 
 export async function verifyJob(j: VerifyJob, s: WorkerSetup, rekorSearch?: RekorSearch): Promise<JobResult> {
-  const result = await verifySignature({ signature: j.signature, payload: j.payload, trust: s.trust, policy: s.policy, offline: s.offline, rekorSearch });
+  const result = await verifySignature({ signature: j.signature, payload: j.payload, trust: s.trust, policy: s.policy, offline: s.offline, rekorSearch, ignoreSct: s.ignoreSct });
   return { seq: j.seq, result };
 }
 
@@ -229,8 +232,9 @@ interface Pending {
  */
 export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<ObjectResult> {
   if (!opts.revs?.length && !opts.objects?.length) throw new GitsealError('USAGE', 'no revisions or objects to verify');
-  const setup: WorkerSetup = { trust: opts.trust, policy: opts.policy, offline: opts.offline };
-  const cache = opts.cache === false ? undefined : opts.cache ?? VerifiedCache.open({ trustDigest: opts.trust.digest, policy: opts.policy });
+  const setup: WorkerSetup = { trust: opts.trust, policy: opts.policy, offline: opts.offline, ...(opts.ignoreSct ? { ignoreSct: true } : {}) };
+  // A verdict reached without the SCT check is not the cache's kind of verdict, in either direction.
+  const cache = opts.cache === false || opts.ignoreSct ? undefined : opts.cache ?? VerifiedCache.open({ trustDigest: opts.trust.digest, policy: opts.policy });
   // A cache opened for another trust root or policy would hand out verdicts this run never reached.
   if (cache && !cache.isFor(opts.trust.digest, opts.policy)) {
     throw new GitsealError('INTERNAL', 'the verified-signature cache was opened for another trust root or policy');

@@ -47,6 +47,12 @@ export interface VerifyInput {
   now?: Date;
   /** Rekor search client, used only when online and the signature carries no log entry. */
   rekorSearch?: RekorSearch;
+  /**
+   * Skip the embedded-SCT check, and only that (cosign's and gitsign's --insecure-ignore-sct).
+   * Only `gitseal verify --insecure-ignore-sct` sets it: git's --verify path, the hook and the
+   * library's defaults never do. The result then carries `sctSkipped`.
+   */
+  ignoreSct?: boolean;
 }
 
 const DIGESTS: Record<string, string> = {
@@ -312,7 +318,8 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
     const chain = step('chain', () => verifyChain(leaf, certs, input.trust, at, { checkLeafValidity: false }));
 
     // 7. Embedded SCT against trusted CT logs.
-    step('sct', () => verifyEmbeddedSct(leaf, chain.certificates[1], input.trust, at));
+    if (input.ignoreSct) r.sctSkipped = true;
+    else step('sct', () => verifyEmbeddedSct(leaf, chain.certificates[1], input.trust, at));
 
     // 8. The log saw the signature while the short-lived certificate was valid.
     if (!isValidAt(leaf, at)) {

@@ -37,6 +37,8 @@ export interface VerifyResult {
   /** What the policy allows (when one was given). */
   policy?: string;
   failedCheck?: CheckName;
+  /** The SCT check was skipped on request (--insecure-ignore-sct): not a full verification. */
+  sctSkipped?: boolean;
   code?: ErrorCode;
   /** One line for people. */
   message: string;

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { policyFlags, VerifyBase, type VerifySummary } from './verify.js';
+import { insecureFlags, policyFlags, VerifyBase, type VerifySummary } from './verify.js';
 
 export default class VerifyTag extends VerifyBase {
   static override summary = 'Verify the signature of an annotated tag';
@@ -16,7 +16,7 @@ POLICY: without identity flags, the repository's git policy applies (gitseal.all
   static override args = {
     tags: Args.string({ description: 'annotated tag name(s)', required: true }),
   };
-  static override flags = { ...policyFlags };
+  static override flags = { ...policyFlags, ...insecureFlags };
 
   async run(): Promise<VerifySummary> {
     const { argv, flags } = await this.parse(VerifyTag);

@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { loadConfig } from '../../config/load.js';
 import { GitsealCommand } from '../base.js';
@@ -22,30 +23,64 @@ export const policyFlags = {
   cache: Flags.boolean({ description: 'reuse earlier verdicts from the verified-signature cache (~/.cache/gitseal/verified)', default: true, allowNo: true }),
 };
 
+/**
+ * cosign's and gitsign's flag, with the same meaning: skip the embedded-SCT check, nothing else.
+ * Only here, on the command line, each time: no git config key, no environment variable, and
+ * git's own --verify path ignores it (src/gpg/args.ts skips unknown options), so nothing in a
+ * repository or an environment can weaken what `git verify-commit` checks.
+ */
+export const insecureFlags = {
+  'insecure-ignore-sct': Flags.boolean({
+    description: "INSECURE: do not check the certificates' embedded SCTs (proof that the certificate was logged to Certificate Transparency); every other check still runs",
+    helpGroup: 'INSECURE',
+  }),
+};
+
+const IGNORE_SCT_WARNING =
+  'gitseal: WARNING: --insecure-ignore-sct: the signing certificates\' SCTs are not checked, so a certificate Fulcio never logged to Certificate Transparency passes; git verify-commit still checks them';
+
 export interface VerifySummary {
   ok: boolean;
   total: number;
   good: number;
   failed: number;
   policy: boolean;
+  /** false with --insecure-ignore-sct (absent otherwise: the SCTs were checked). */
+  sctChecked?: false;
   results: ObjectResult[];
 }
 
 /** The body shared by verify and verify-tag. */
 export abstract class VerifyBase extends GitsealCommand {
-  protected async verifyRevs(revs: string[], flags: PolicyFlags & { offline?: boolean; cache?: boolean }, want: 'commit' | 'tag' | undefined): Promise<VerifySummary> {
+  protected async verifyRevs(
+    revs: string[],
+    flags: PolicyFlags & { offline?: boolean; cache?: boolean; 'insecure-ignore-sct'?: boolean },
+    want: 'commit' | 'tag' | undefined,
+  ): Promise<VerifySummary> {
     const repo = requireRepo(this.cwd);
     const cfg = loadConfig({ cwd: repo, env: this.env });
+    // git runs its verify program in the work tree's top directory: read a relative policy file from there too.
+    if (cfg.allowedSignersFile && !isAbsolute(cfg.allowedSignersFile)) cfg.allowedSignersFile = resolve(repo, cfg.allowedSignersFile);
+    const ignoreSct = flags['insecure-ignore-sct'] === true;
+    if (ignoreSct) this.note(IGNORE_SCT_WARNING);
     const policy = buildPolicy(flags, cfg);
     const { root } = resolveTrustedRoot(cfg, this.env);
     const offline = flags.offline ?? cfg.offline;
     const results: ObjectResult[] = [];
     const many = revs.length > 1 || revs.some(isRangeArg);
     await withSpinner(`Verifying${many ? '' : ` ${revs[0]}`}…`, async () => {
-      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL })) results.push(r);
+      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, ignoreSct })) results.push(r);
     });
     const good = results.filter((r) => r.ok).length;
-    const summary: VerifySummary = { ok: good === results.length, total: results.length, good, failed: results.length - good, policy: policy !== undefined, results };
+    const summary: VerifySummary = {
+      ok: good === results.length,
+      total: results.length,
+      good,
+      failed: results.length - good,
+      policy: policy !== undefined,
+      ...(ignoreSct ? { sctChecked: false } : {}),
+      results,
+    };
     if (!summary.ok) this.exitStatus = 1;
     if (!this.jsonEnabled()) render(this.say.bind(this), this.note.bind(this), summary);
     return summary;
@@ -79,6 +114,7 @@ ${POLICY_HELP}`;
   static override flags = {
     all: Flags.boolean({ description: 'every commit reachable from any branch, tag or other ref' }),
     ...policyFlags,
+    ...insecureFlags,
   };
 
   async run(): Promise<VerifySummary> {
@@ -97,7 +133,7 @@ function render(say: (l?: string) => void, note: (l: string) => void, s: VerifyS
     r.identity ?? '',
     r.issuer ?? '',
     r.logIndex ? `log #${r.logIndex}` : '',
-    r.ok ? (r.policyMatched ? out.dim('policy ok') : out.dim('no policy')) : r.message,
+    r.ok ? out.dim(`${r.policyMatched ? 'policy ok' : 'no policy'}${r.sctSkipped ? ', SCT not checked' : ''}`) : r.message,
   ]);
   if (rows.length) say(table(rows));
   say('');
