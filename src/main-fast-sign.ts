@@ -25,6 +25,7 @@ import { agentIdentity, ambientToken, logSafe, trustEnvFrom } from './agent/iden
 import { agentSocketPath } from './agent/paths.js';
 import { MAX_PAYLOAD, TRUST_ENV_NAMES, type PayloadSignResult } from './agent/protocol.js';
 import { loadConfig } from './config/load.js';
+import { showNoticesOnce } from './config/notices.js';
 import type { GitsealConfig } from './config/types.js';
 import { describeError } from './errors.js';
 import { parseGpgArgs, type GpgArgs } from './gpg/args.js';
@@ -86,6 +87,11 @@ export async function runFastSign(argv: string[], ioIn: Partial<FastSignIo> = {}
   if (!socket) return undefined;
 
   const term = openTerminal({ ttyPath: io.ttyPath, writeStderr: (s) => io.write(2, s) });
+  if (config.notices?.length) {
+    // Said before the work, as the full path says it, and into the log file too.
+    if (config.logPath) term.tee(config.logPath);
+    showNoticesOnce(config, io.env, (l) => term.say(l));
+  }
   try {
     let payload: Buffer;
     try {
@@ -107,6 +113,7 @@ export async function runFastSign(argv: string[], ioIn: Partial<FastSignIo> = {}
           timestampServerURL: config.timestampServerURL,
           matchCommitter: config.matchCommitter,
           fulcioRoot: config.fulcioRoot ? resolve(io.cwd, config.fulcioRoot) : undefined,
+          ...(config.timestampCertChain ? { timestampCertChain: resolve(io.cwd, config.timestampCertChain) } : {}),
         },
         trustEnv: trustEnvFrom(io.env, TRUST_ENV_NAMES, io.cwd),
         payload,

@@ -22,6 +22,7 @@ export function configForPayload(req: SignPayloadRequest): GitsealConfig {
     timestampServerURL: req.signing.timestampServerURL,
     matchCommitter: req.signing.matchCommitter,
     fulcioRoot: req.signing.fulcioRoot,
+    timestampCertChain: req.signing.timestampCertChain,
   };
 }
 

@@ -97,6 +97,8 @@ export interface PayloadSigning {
   matchCommitter: boolean;
   /** gitsign.fulcioRoot / gitseal.fulcioRoot, absolute. */
   fulcioRoot?: string;
+  /** gitsign.timestampCertChain (or its variables), absolute: the TSA chain the entry is checked against. */
+  timestampCertChain?: string;
 }
 
 /** The environment variables the trusted root is chosen by (src/trust/load.ts), paths absolute. */
@@ -357,7 +359,7 @@ function checkIdentityMatches(identity: IdentityKey, config: AgentConfig, id: nu
 
 function parseSigning(v: unknown, id: number): PayloadSigning {
   const o = obj(v, 'signPayload.signing', id);
-  onlyKeys(o, ['rekorVersion', 'timestampServerURL', 'matchCommitter', 'fulcioRoot'], 'signPayload.signing', id);
+  onlyKeys(o, ['rekorVersion', 'timestampServerURL', 'matchCommitter', 'fulcioRoot', 'timestampCertChain'], 'signPayload.signing', id);
   if (o.rekorVersion !== 1 && o.rekorVersion !== 2) throw new ProtocolError('BAD_REQUEST', 'signPayload.signing: "rekorVersion" must be 1 or 2', id);
   if (typeof o.matchCommitter !== 'boolean') throw new ProtocolError('BAD_REQUEST', 'signPayload.signing: "matchCommitter" must be a boolean', id);
   return {
@@ -365,6 +367,7 @@ function parseSigning(v: unknown, id: number): PayloadSigning {
     timestampServerURL: optStr(o, 'timestampServerURL', 'signPayload.signing', id),
     matchCommitter: o.matchCommitter,
     fulcioRoot: optStr(o, 'fulcioRoot', 'signPayload.signing', id),
+    timestampCertChain: optStr(o, 'timestampCertChain', 'signPayload.signing', id),
   };
 }
 

@@ -14,6 +14,7 @@ import { parseGitBool } from './git-config-syntax.js';
 import { readGitConfig, type GitConfig } from './git-config-read.js';
 import { PUBLIC_GOOD, type GitsealConfig, type TokenProviderName } from './types.js';
 import { parseSigningConfig, selectServices } from '../trust/signing-config.js';
+import { gitsignNotices } from './gitsign-settings.js';
 
 export interface LoadConfigOptions {
   cwd: string;
@@ -44,13 +45,16 @@ export const SETTINGS: Setting[] = [
   { field: 'clientID', name: 'clientID', gitsign: true, env: 'OIDC_CLIENT_ID' },
   { field: 'connectorID', name: 'connectorID', gitsign: true, env: 'CONNECTOR_ID' },
   { field: 'redirectURL', name: 'redirectURL', gitsign: true, env: 'OIDC_REDIRECT_URL' },
-  { field: 'clientSecretFile', name: 'clientSecretFile', gitsign: true, env: 'OIDC_CLIENT_SECRET_FILE', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
+  { field: 'clientSecretFile', name: 'clientSecretFile', gitsign: true, env: 'OIDC_CLIENT_SECRET_FILE' },
   { field: 'tokenProvider', name: 'tokenProvider', gitsign: true, env: 'TOKEN_PROVIDER' },
   { field: 'urlOpener', name: 'urlOpener', gitsign: true, env: 'URL_OPENER', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
   { field: 'trustedRoot', name: 'trustedRoot', env: 'TRUSTED_ROOT', envPrefixes: ['GITSEAL_'] },
   { field: 'signingConfig', name: 'signingConfig', env: 'SIGNING_CONFIG', envPrefixes: ['GITSEAL_'] },
   { field: 'fulcioRoot', name: 'fulcioRoot', gitsign: true, env: 'FULCIO_ROOT', envPrefixes: ['GITSEAL_'] },
   { field: 'timestampServerURL', name: 'timestampServerURL', gitsign: true, env: 'TIMESTAMP_SERVER_URL' },
+  { field: 'timestampCertChain', name: 'timestampCertChain', gitsign: true, env: 'TIMESTAMP_CERT_CHAIN' },
+  { field: 'autoclose', name: 'autoclose', gitsign: true, env: 'AUTOCLOSE' },
+  { field: 'autocloseTimeout', name: 'autocloseTimeout', gitsign: true, env: 'AUTOCLOSE_TIMEOUT' },
   { field: 'offline', name: 'offline', env: 'OFFLINE', envPrefixes: ['GITSEAL_'] },
   { field: 'allowedSignersFile', name: 'allowedSignersFile', env: 'ALLOWED_SIGNERS', envPrefixes: ['GITSEAL_'] },
   { field: 'matchCommitter', name: 'matchCommitter', gitsign: true, env: 'MATCH_COMMITTER', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
@@ -72,6 +76,11 @@ const TOKEN_PROVIDERS: Record<string, TokenProviderName> = {
   browser: 'browser',
   interactive: 'browser',
   device: 'device',
+  'google-workload-identity': 'google-workload-identity',
+  spiffe: 'spiffe',
+  // gitsign documents "google-impersonation"; cosign registers the provider as "google-impersonate".
+  'google-impersonation': 'google-impersonation',
+  'google-impersonate': 'google-impersonation',
 };
 
 interface Raw {
@@ -127,6 +136,11 @@ export function closestSettingName(name: string): string {
   return best;
 }
 
+function lenient(r: Raw, want: string, dflt: string): { name: string; message: string; id: string } {
+  const v = (r.value ?? '').replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 80);
+  return { name: r.label, message: `${r.label}="${v}" (${r.source}) must be ${want}; using ${dflt}`, id: `${r.label}=${v} (${r.source})` };
+}
+
 function str(r: Raw): string {
   if (r.value === null) throw new GitsealError('CONFIG', `${r.label} needs a value`);
   return r.value;
@@ -175,8 +189,11 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
     offline: false,
     matchCommitter: false,
     agent: 'auto',
+    autoclose: true,
+    autocloseTimeout: 6,
     sources: {},
     warnings: [],
+    notices: [],
   };
   const c = cfg as unknown as Record<string, unknown>;
   for (const s of SETTINGS) cfg.sources[s.field] = 'default';
@@ -212,6 +229,26 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
       case 'matchCommitter':
         v = bool(r);
         break;
+      // Only the browser login reads these: a bad value must not stop git from verifying, so it
+      // becomes a notice and the default (gitsign logs it and uses 6).
+      case 'autoclose': {
+        const b = r.value === null ? true : parseGitBool(r.value.trim());
+        if (b === undefined) {
+          cfg.notices!.push(lenient(r, 'true or false', 'true'));
+          continue;
+        }
+        v = b;
+        break;
+      }
+      case 'autocloseTimeout': {
+        const n = Number((r.value ?? '').trim());
+        if (!/^\s*\d+\s*$/.test(r.value ?? '') || !Number.isSafeInteger(n) || n < 1 || n > 3600) {
+          cfg.notices!.push(lenient(r, 'a whole number of seconds from 1 to 3600', '6'));
+          continue;
+        }
+        v = n;
+        break;
+      }
       case 'agent': {
         const n = str(r).trim().toLowerCase();
         if (n === 'auto') v = 'auto';
@@ -225,6 +262,7 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
       case 'trustedRoot':
       case 'signingConfig':
       case 'fulcioRoot':
+      case 'timestampCertChain':
       case 'clientSecretFile':
       case 'allowedSignersFile':
       case 'logPath':
@@ -249,6 +287,8 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
     cfg.userName = name.value;
     cfg.sources.userName = 'git config user.name';
   }
+
+  for (const n of gitsignNotices((k) => git.get(k), env)) cfg.notices!.push(n);
 
   // Unknown [gitseal] keys are likely typos of a real one: say which.
   const known = new Set(SETTINGS.map((s) => s.name.toLowerCase()));

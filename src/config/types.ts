@@ -2,7 +2,19 @@
  * The configuration gitseal runs with, resolved from git config and the
  * environment (see src/config/load.ts for names and precedence).
  */
-export type TokenProviderName = 'auto' | 'env' | 'github-actions' | 'gitlab' | 'buildkite' | 'file' | 'browser' | 'device';
+export type TokenProviderName =
+  | 'auto'
+  | 'env'
+  | 'github-actions'
+  | 'gitlab'
+  | 'buildkite'
+  | 'file'
+  | 'browser'
+  | 'device'
+  | 'google-workload-identity'
+  // gitsign's providers gitseal does not implement: refused when a token is needed, naming the way that works.
+  | 'spiffe'
+  | 'google-impersonation';
 
 export interface GitsealConfig {
   fulcioURL: string;
@@ -28,6 +40,12 @@ export interface GitsealConfig {
   /** A PEM bundle of Fulcio CA certificates (gitsign's fulcioRoot); see src/trust/load.ts. */
   fulcioRoot?: string;
   timestampServerURL?: string;
+  /** PEM chain of a timestamp authority trusted for verification (gitsign's timestampCertChain); see src/trust/load.ts. */
+  timestampCertChain?: string;
+  /** Browser login: the success page closes itself after `autocloseTimeout` seconds (gitsign's autoclose; absent: true). */
+  autoclose?: boolean;
+  /** Seconds (absent: 6, gitsign's default). */
+  autocloseTimeout?: number;
   /** Never touch the network while verifying. */
   offline: boolean;
   /** Policy for the git --verify path. */
@@ -42,6 +60,11 @@ export interface GitsealConfig {
   sources: Record<string, string>;
   /** Problems worth telling a person about (unknown gitseal.* keys, with the closest valid name). */
   warnings?: string[];
+  /**
+   * gitsign settings gitseal recognises but does not apply (src/config/gitsign-settings.ts), and
+   * unusable values of settings it does apply; src/config/notices.ts says where they are shown.
+   */
+  notices?: Array<{ name: string; message: string; id: string }>;
 }
 
 export const PUBLIC_GOOD = {

@@ -10,6 +10,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { describeError, GitsealError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
+import { showNoticesOnce } from '../config/notices.js';
 import type { GitsealConfig } from '../config/types.js';
 import type { FetchLike } from '../util/http.js';
 import { parseGpgArgs, type GpgArgs } from './args.js';
@@ -155,7 +156,10 @@ export async function runGpg(argv: string[], ioIn: Partial<GpgRunIo> = {}): Prom
     const config = loadConfig({ cwd: io.cwd, env: io.env });
     if (config.logPath) term.tee(config.logPath);
     for (const w of config.warnings ?? []) term.say(`gitseal: warning: ${w}`);
-    if (args.mode === 'sign') return await runSign(args, config, io, term);
+    if (args.mode === 'sign') {
+      showNoticesOnce(config, io.env, (l) => term.say(l));
+      return await runSign(args, config, io, term);
+    }
     return await runVerify(args, config, io);
   } catch (e) {
     reportFailure(term, io, describeError(e));

@@ -50,6 +50,7 @@ export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string)
       if (teeFd >= 0) write(teeFd, s);
     },
     tee(path: string) {
+      if (teeFd >= 0) return; // already copying (the fast path may ask twice)
       try {
         teeFd = openSync(path, 'a', 0o600);
       } catch {

@@ -8,7 +8,8 @@
  *  2. PEM overrides — Fulcio CAs ($GITSIGN_FULCIO_ROOT, $SIGSTORE_FULCIO_ROOT,
  *     $SIGSTORE_ROOT_FILE; or `fulcioRoot`), Rekor keys
  *     ($SIGSTORE_REKOR_PUBLIC_KEY), CT log keys ($SIGSTORE_CT_LOG_PUBLIC_KEY_FILE),
- *     TSA chain ($SIGSTORE_TSA_CERTIFICATE_FILE). Each one given REPLACES that
+ *     TSA chain (`timestampCertChain`, gitsign's; else $SIGSTORE_TSA_CERTIFICATE_FILE).
+ *     Each one given REPLACES that
  *     whole list; the lists not given come unchanged from layer 3 or 4;
  *  3. the TUF cache `gitseal initialize` maintains (<cache>/trusted_root.json),
  *     only if it parses (a damaged cache is a warning, not an error);
@@ -37,6 +38,13 @@ export interface LoadTrustedRootOptions {
   fulcioRoot?: string;
   /** Where `fulcioRoot` came from (default "gitsign.fulcioRoot"). */
   fulcioRootOrigin?: string;
+  /**
+   * A timestamp authority's PEM chain from configuration (gitsign.timestampCertChain,
+   * GITSIGN_/SIGSTORE_TIMESTAMP_CERT_CHAIN); wins over $SIGSTORE_TSA_CERTIFICATE_FILE.
+   */
+  timestampCertChain?: string;
+  /** Where `timestampCertChain` came from (default "gitsign.timestampCertChain"). */
+  timestampCertChainOrigin?: string;
   env: NodeJS.ProcessEnv;
   /** gitseal's cache directory (default $XDG_CACHE_HOME/gitseal or $HOME/.cache/gitseal). */
   cacheDir?: string;
@@ -90,11 +98,20 @@ function overridesFrom(opts: LoadTrustedRootOptions, warnings: string[]): Overri
   const single: [Piece, string][] = [
     ['tlogs', TRUST_ENV.rekorKey],
     ['ctlogs', TRUST_ENV.ctlogKey],
-    ['timestampAuthorities', TRUST_ENV.tsaChain],
   ];
   for (const [piece, name] of single) {
     const v = envValue(env, name);
     if (v) out.push({ piece, name, path: v, label: PIECE_LABEL[piece] });
+  }
+  // gitsign's name first (as gitsign trusts only the chain it names), then cosign's.
+  const tsa: { name: string; path: string }[] = [];
+  if (opts.timestampCertChain) tsa.push({ name: opts.timestampCertChainOrigin ?? 'gitsign.timestampCertChain', path: opts.timestampCertChain });
+  const cosignTsa = envValue(env, TRUST_ENV.tsaChain);
+  if (cosignTsa) tsa.push({ name: TRUST_ENV.tsaChain, path: cosignTsa });
+  if (tsa.length > 0) {
+    const [first, ...rest] = tsa;
+    for (const r of rest) if (r.path !== first.path) warnings.push(`${r.name} (${r.path}) is ignored: ${first.name} (${first.path}) takes precedence`);
+    out.push({ piece: 'timestampAuthorities', ...first, label: PIECE_LABEL.timestampAuthorities });
   }
   return out;
 }
@@ -182,7 +199,7 @@ export function loadTrustedRoot(opts: LoadTrustedRootOptions): LoadedTrustedRoot
 
 /** The trusted root for a resolved configuration (gitseal.trustedRoot, gitsign.fulcioRoot, env). */
 export function trustForConfig(
-  config: { trustedRoot?: string; fulcioRoot?: string; sources?: Record<string, string> },
+  config: { trustedRoot?: string; fulcioRoot?: string; timestampCertChain?: string; sources?: Record<string, string> },
   env: NodeJS.ProcessEnv,
 ): LoadedTrustedRoot {
   return loadTrustedRoot({
@@ -190,6 +207,8 @@ export function trustForConfig(
     pathOrigin: config.sources?.trustedRoot,
     fulcioRoot: config.fulcioRoot,
     fulcioRootOrigin: config.sources?.fulcioRoot,
+    timestampCertChain: config.timestampCertChain,
+    timestampCertChainOrigin: config.sources?.timestampCertChain,
     env,
   });
 }

@@ -5,6 +5,7 @@ import { configGetEffective, gitVersion } from '../../git/config-write.js';
 import { describeError } from '../../errors.js';
 import { GitsealCommand } from '../base.js';
 import { checkAutoSign, checkConfigWarnings, checkProgram, checkTrust, probe, type Check } from '../doctor-checks.js';
+import { checkGitsignNotices, checkPolicy, workTreeTop } from '../doctor-policy.js';
 import { humanDuration, out, withSpinner } from '../output.js';
 import { gitsealProgram, gitsealVersion } from '../root.js';
 import { tokenCheck } from '../session-bridge.js';
@@ -18,7 +19,7 @@ export interface DoctorResult {
 
 export default class Doctor extends GitsealCommand {
   static override summary = 'Check the setup and say how to fix each problem';
-  static override description = `Checks, in order: git and its version; which program git runs for x509 signatures and whether it is this gitseal; automatic signing; the configuration; the trusted root (where it comes from, its age, whether it covers the Fulcio and Rekor you sign with); the cached login; the signing agent; and — unless --offline — whether Fulcio, Rekor and the OpenID issuer answer (short timeouts).
+  static override description = `Checks, in order: git and its version; which program git runs for x509 signatures and whether it is this gitseal; automatic signing; the configuration (and any gitsign setting gitseal does not apply); the signer policy git verifies with; the trusted root (where it comes from, its age, whether it covers the Fulcio and Rekor you sign with); the cached login; the signing agent; and — unless --offline — whether Fulcio, Rekor and the OpenID issuer answer (short timeouts).
 
 Every problem comes with the command that fixes it. Exit status 1 when a check fails (warnings do not fail).`;
   static override examples = [
@@ -53,6 +54,9 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
 
     const cfg = loadConfig({ cwd, env });
     checks.push(checkConfigWarnings(cfg));
+    const gitsignSettings = checkGitsignNotices(cfg);
+    if (gitsignSettings) checks.push(gitsignSettings);
+    checks.push(checkPolicy(cfg, workTreeTop(cwd, env)));
 
     let trust: ResolvedTrust | undefined;
     let trustError: unknown;

@@ -35,7 +35,8 @@ Credentials are never printed: token variables such as SIGSTORE_ID_TOKEN show on
       program: gitsealProgram(),
       config: configEntries(cfg),
       env: relevantEnv(this.env),
-      warnings: cfg.warnings ?? [],
+      // gitsign settings gitseal does not apply are listed here every time (signing says it once).
+      warnings: [...(cfg.warnings ?? []), ...(cfg.notices ?? []).map((n) => n.message)],
     };
     if (!this.jsonEnabled()) {
       this.say(`${out.bold('gitseal')} ${result.version}`);
