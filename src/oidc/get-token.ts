@@ -3,6 +3,7 @@
  * applies wins (cfg.tokenProvider forces one):
  *   env (SIGSTORE_ID_TOKEN / GITSEAL_ID_TOKEN; also GitLab CI `id_tokens:`),
  *   github-actions, buildkite, file (cosign's token path),
+ *   (google-workload-identity only when forced: on a Cloud VM a person is not the VM),
  *   then a cached login, then an interactive login (browser, else device code).
  * Interactive code (openid-client) and the keyring are loaded only when needed.
  */
@@ -77,6 +78,24 @@ async function fromProvider(name: TokenProviderName, cfg: GitsealConfig, ctx: To
       return toIdentityToken(await buildkiteToken(env, cfg.clientID), 'buildkite-agent');
     case 'file':
       return toIdentityToken(tokenFromFile(env), `the token file ${tokenFilePath(env)}`);
+    case 'google-workload-identity': {
+      const { googleMetadataToken } = await import('./google-metadata.js');
+      return toIdentityToken(await googleMetadataToken(env, cfg.clientID), 'the Google metadata server');
+    }
+    // gitsign's providers gitseal does not implement: say what works instead.
+    case 'spiffe':
+      throw new GitsealError(
+        'NO_TOKEN',
+        `tokenProvider "spiffe" is not implemented by gitseal: have the SPIRE agent (or spiffe-helper) write a JWT-SVID for audience "${cfg.clientID}" ` +
+          'to a file and set GITSEAL_TOKEN_FILE to it with tokenProvider "file", or pass the JWT-SVID in SIGSTORE_ID_TOKEN',
+      );
+    case 'google-impersonation':
+      throw new GitsealError(
+        'NO_TOKEN',
+        `tokenProvider "google-impersonation" is not implemented by gitseal: get the service account's token with ` +
+          `SIGSTORE_ID_TOKEN=$(gcloud auth print-identity-token --impersonate-service-account="$GOOGLE_SERVICE_ACCOUNT_NAME" --audiences=${cfg.clientID} --include-email), ` +
+          'or on Google Cloud use tokenProvider "google-workload-identity"',
+      );
     case 'browser':
     case 'device': {
       const cached = await fromCache(cfg, ctx);
