@@ -4,6 +4,7 @@
  * binds 127.0.0.1 only, takes exactly one callback carrying our `state`, answers
  * the browser once the code has been exchanged, then closes.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GitsealError } from '../errors.js';
@@ -19,6 +20,17 @@ export interface BrowserLoginOptions {
   connectorID?: string;
   /** e.g. http://localhost:0/auth/callback (gitsign's default); port 0 picks a free port. */
   redirectURL?: string;
+  /** The success page closes itself after `autocloseTimeout` seconds (gitsign's autoclose; default true). */
+  autoclose?: boolean;
+  /** Seconds, 1–3600 (default 6, as gitsign). */
+  autocloseTimeout?: number;
+}
+
+/** The countdown shown on the success page, or undefined when it should stay open. */
+function autocloseSeconds(o: BrowserLoginOptions): number | undefined {
+  if (o.autoclose === false) return undefined;
+  const n = o.autocloseTimeout ?? 6;
+  return Number.isSafeInteger(n) && n >= 1 && n <= 3600 ? n : 6;
 }
 
 interface Redirect {
@@ -90,7 +102,7 @@ export async function browserLogin(client: OidcClient, o: BrowserLoginOptions): 
         oc.authorizationCodeGrant(config, here, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true })
           .then((tokens) => {
             const raw = acceptIdToken(client, tokens, nonce, o.now());
-            reply(res, 200, 'Signed in', 'gitseal has your identity token. You can close this window.', true);
+            reply(res, 200, 'Signed in', 'gitseal has your identity token.', autocloseSeconds(o));
             resolve(raw);
           })
           .catch((e: unknown) => {
@@ -124,14 +136,35 @@ export async function browserLogin(client: OidcClient, o: BrowserLoginOptions): 
   }
 }
 
-function reply(res: ServerResponse, status: number, title: string, text: string, close = false): void {
+/**
+ * The page the browser lands on. With `closeAfter` (gitsign's autoclose/autocloseTimeout) it
+ * counts down and closes itself. Browsers let a script close only a window a script opened, or
+ * one whose history holds a single page — so after a sign-in form the close may be refused; the
+ * page then says to close it (gitsign skips the countdown without a connectorID for that reason).
+ */
+function reply(res: ServerResponse, status: number, title: string, text: string, closeAfter?: number): void {
   const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' });
+  const script =
+    closeAfter === undefined
+      ? ''
+      : '(function(){var n=' +
+        String(closeAfter) +
+        ",c=document.getElementById('countdown'),p=document.getElementById('closing');" +
+        'var t=setInterval(function(){n--;if(n>0){c.textContent=String(n);return}clearInterval(t);window.close();' +
+        "setTimeout(function(){p.textContent='You can close this window.'},500)},1000)})();";
+  const headers: Record<string, string> = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', connection: 'close' };
+  // Nothing but this page's own inline script runs here.
+  headers['content-security-policy'] = `default-src 'none'; style-src 'unsafe-inline'${script ? `; script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'` : ''}`;
+  res.writeHead(status, headers);
+  const closing =
+    closeAfter === undefined
+      ? '<p id="closing">You can close this window.</p>'
+      : `<p id="closing">This window closes in <span id="countdown">${closeAfter}</span> second${closeAfter === 1 ? '' : 's'}.</p>`;
   res.end(
     `<!DOCTYPE html><html><head><meta charset="utf-8"><title>gitseal: ${esc(title)}</title></head>` +
       `<body style="font-family:system-ui,sans-serif;max-width:32em;margin:3em auto"><h1 id="result">${esc(title)}</h1><p>${esc(text)}</p>` +
-      // Browsers only let a script close a window a script opened; harmless otherwise.
-      (close ? '<script>setTimeout(function(){window.close()},1500)</script>' : '') +
+      (status === 200 ? closing : '') +
+      (script ? `<script>${script}</script>` : '') +
       '</body></html>',
   );
 }

@@ -156,6 +156,8 @@ export async function interactive(flow: 'browser' | 'device', cfg: GitsealConfig
       urlOpener: cfg.urlOpener,
       connectorID: cfg.connectorID,
       redirectURL: cfg.redirectURL,
+      autoclose: cfg.autoclose,
+      autocloseTimeout: cfg.autocloseTimeout,
     });
   } else {
     const { deviceLogin } = await import('./device-flow.js');
