@@ -3,9 +3,11 @@
 #
 #   1. start the sandbox (OIDC provider, Fulcio, Rekor on 127.0.0.1) in a temp dir
 #   2. make a throwaway repository that signs with gitseal (gpg.format x509)
-#   3. sign a commit and a tag with an ID token from the sandbox provider
-#   4. verify them with git verify-commit, git verify-tag and git log --show-signature
-#   5. stop the sandbox and clean up
+#   3. say who may sign (gitseal init --signer), so git shows G, not U, for that signer
+#   4. sign a commit and a tag with an ID token from the sandbox provider
+#   5. verify them with git verify-commit, git verify-tag and git log --show-signature;
+#      check that git sees a policy-verified G
+#   6. stop the sandbox and clean up
 #
 # Usage: npm run demo   (builds first), or: bash scripts/demo.sh   (needs dist/ built)
 # Set KEEP=1 to keep the temporary directory for a look around afterwards.
@@ -88,6 +90,9 @@ git config commit.gpgsign true
 git config tag.gpgsign true
 git config --list --local | grep -E '^(gpg|commit|tag|user)\.' | sed 's/^/    /'
 
+step "Saying who may sign here (without a policy git shows every good signature as U)"
+"$GITSEAL" init --signer "$EMAIL" --issuer "$GITSEAL_OIDC_ISSUER" | sed 's/^/    /'
+
 step "Signing a commit"
 echo "hello from gitseal" >README
 git add README
@@ -107,6 +112,14 @@ git verify-tag v1.0
 step "git log --show-signature -1"
 git log --show-signature -1
 
+step "What git concludes: %G? is G (good, and the signer is allowed by the policy)"
+git log --format='    %G? %GS  %s' -1
+verdict="$(git log -1 --format=%G?)"
+if [[ "$verdict" != G ]]; then
+  echo "demo: git reports $verdict for the signed commit, expected G" >&2
+  exit 1
+fi
+
 step "What the sandbox saw"
 "$SANDBOX" stats --dir "$SB" | node -e '
   const s = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -118,4 +131,4 @@ step "Stopping the sandbox"
 wait "$SANDBOX_PID" 2>/dev/null || true
 SANDBOX_PID=""
 
-printf '\n\033[1mdemo: a commit and a tag were signed keylessly and verified.\033[0m\n'
+printf '\n\033[1mdemo: a commit and a tag were signed keylessly and verified, and git trusts the signer (G).\033[0m\n'
