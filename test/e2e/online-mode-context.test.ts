@@ -51,6 +51,10 @@ describe('online-mode gitsign signatures checked offline', () => {
     expect(r.stdout).toMatch(/^\[GNUPG:\] NEWSIG\n\[GNUPG:\] ERRSIG /);
     expect(r.stdout).not.toMatch(/GOODSIG|VALIDSIG|TRUST_FULLY/);
     expect(r.stdout).not.toContain(m.signer_identity);
+    // gitseal verify's table labels the name the same way
+    const t = sb.gitseal(['verify', m.oid], { cwd: repo });
+    expect(t.status).toBe(1);
+    expect(t.stdout).toContain(`unverified: ${m.signer_identity}`);
   });
 
   it('the January-2023 pre-release layout has its own message', () => {

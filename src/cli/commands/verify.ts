@@ -130,7 +130,8 @@ function render(say: (l?: string) => void, note: (l: string) => void, s: VerifyS
   const rows = s.results.map((r) => [
     mark(r),
     r.oid.slice(0, 12) + (r.type === 'tag' ? ' (tag)' : ''),
-    r.identity ?? '',
+    // Only a verified certificate names a signer; otherwise the name is context, and says so.
+    r.kind === 'good' ? r.identity ?? '' : r.identity ? `unverified: ${r.identity}` : '',
     r.issuer ?? '',
     r.logIndex ? `log #${r.logIndex}` : '',
     r.ok ? out.dim(`${r.policyMatched ? 'policy ok' : 'no policy'}${r.sctSkipped ? ', SCT not checked' : ''}`) : r.message,
