@@ -21,7 +21,7 @@ import type { AttributeSigner } from './sign/types.js';
 import { trustForConfig } from './trust/load.js';
 import type { TrustedRoot } from './trust/trusted-root.js';
 import { verifySignature } from './verify/pipeline.js';
-import type { Policy } from './verify/policy.js';
+import { validatePolicy, type Policy } from './verify/policy.js';
 import type { VerifyResult } from './verify/result.js';
 
 export { GitsealError, type ErrorCode } from './errors.js';
@@ -31,7 +31,7 @@ export { parseTrustedRoot, type TrustedRoot } from './trust/trusted-root.js';
 export { loadTrustedRoot } from './trust/embedded.js';
 export { trustForConfig, type LoadedTrustedRoot } from './trust/load.js';
 export type { Policy, IdentityPolicy, AllowedSigner } from './verify/policy.js';
-export { parseAllowedSigners } from './verify/policy.js';
+export { parseAllowedSigners, validatePolicy } from './verify/policy.js';
 export type { VerifyResult, CertificateDetails, CheckName } from './verify/result.js';
 export type { SignResult } from './sign/sign-payload.js';
 export type { AttributeSigner, IdentityToken } from './sign/types.js';
@@ -90,6 +90,9 @@ export interface VerifyPayloadOptions {
 
 /** Verify a signature over a payload. Never throws for a bad signature: read `ok`, `kind`, `message`. */
 export async function verifyPayload(o: VerifyPayloadOptions): Promise<VerifyResult> {
+  // A policy that would not mean what it says (an empty value, an identity without an issuer,
+  // an unknown field) is the caller's mistake: refused before anything is verified.
+  if (o.policy !== undefined) validatePolicy(o.policy);
   const env = o.env ?? process.env;
   const trust = o.trust ?? trustForConfig(o.config ?? (o.cwd ? configFor(o) : {}), env).root;
   const payload = typeof o.payload === 'string' ? Buffer.from(o.payload, 'utf8') : Buffer.from(o.payload);

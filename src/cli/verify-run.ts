@@ -3,13 +3,13 @@
  * the policy from flags and configuration, which objects to verify, and the
  * per-object result in the shape the table and --json print.
  */
-import { readFileSync } from 'node:fs';
 import type { GitsealConfig } from '../config/types.js';
-import { GitsealError, describeError } from '../errors.js';
+import { GitsealError } from '../errors.js';
 import { checkRevs } from '../git/reader.js';
 import { verifyRange } from '../verify/batch.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
-import { hasPolicy, parseAllowedSigners, type Policy } from '../verify/policy.js';
+import type { Policy } from '../verify/policy.js';
+import { combinePolicy, type AppliedPolicy } from '../verify/policy-sources.js';
 import type { VerifyResult } from '../verify/result.js';
 
 export interface PolicyFlags {
@@ -26,38 +26,46 @@ export interface PolicyFlags {
   'match-committer'?: boolean;
 }
 
+const FLAG_NAMES: Record<string, string> = {
+  certificateIdentity: '--certificate-identity',
+  certificateIdentityRegexp: '--certificate-identity-regexp',
+  certificateOidcIssuer: '--certificate-oidc-issuer',
+  certificateOidcIssuerRegexp: '--certificate-oidc-issuer-regexp',
+  githubWorkflowTrigger: '--certificate-github-workflow-trigger',
+  githubWorkflowSha: '--certificate-github-workflow-sha',
+  githubWorkflowName: '--certificate-github-workflow-name',
+  githubWorkflowRepository: '--certificate-github-workflow-repository',
+  githubWorkflowRef: '--certificate-github-workflow-ref',
+  allowedSigners: '--allowed-signers',
+  matchCommitter: '--match-committer',
+};
+
 /**
- * The policy: cosign-style flags, else (when no identity flag is given) the
- * repository's own git policy — gitseal.allowedSignersFile and
- * gitseal.matchCommitter — exactly what `git verify-commit` applies.
+ * The policy of `gitseal verify`: the identity flags, the allowed-signers file (--allowed-signers,
+ * else gitseal.allowedSignersFile) and the committer check (--[no-]match-committer, else
+ * gitseal.matchCommitter), all applying together (src/verify/policy-sources.ts). An empty flag
+ * value, or an identity without an issuer, is a usage error naming the flag.
  */
-export function buildPolicy(f: PolicyFlags, cfg: GitsealConfig): Policy | undefined {
-  const p: Policy = {
-    certificateIdentity: f['certificate-identity'],
-    certificateIdentityRegexp: f['certificate-identity-regexp'],
-    certificateOidcIssuer: f['certificate-oidc-issuer'],
-    certificateOidcIssuerRegexp: f['certificate-oidc-issuer-regexp'],
-    githubWorkflowTrigger: f['certificate-github-workflow-trigger'],
-    githubWorkflowSha: f['certificate-github-workflow-sha'],
-    githubWorkflowName: f['certificate-github-workflow-name'],
-    githubWorkflowRepository: f['certificate-github-workflow-repository'],
-    githubWorkflowRef: f['certificate-github-workflow-ref'],
-  };
-  for (const k of Object.keys(p) as Array<keyof Policy>) if (p[k] === undefined) delete p[k];
-  const identityFlags = Object.keys(p).length > 0;
-  const signersFile = f['allowed-signers'] ?? (identityFlags ? undefined : cfg.allowedSignersFile);
-  if (signersFile) {
-    let text: string;
-    try {
-      text = readFileSync(signersFile, 'utf8');
-    } catch (e) {
-      throw new GitsealError('POLICY', `cannot read the allowed signers file ${signersFile}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
-    }
-    p.allowedSigners = parseAllowedSigners(text, signersFile);
-  }
-  const matchCommitter = f['match-committer'] ?? (identityFlags ? false : cfg.matchCommitter);
-  if (matchCommitter) p.matchCommitter = true;
-  return hasPolicy(p) ? p : undefined;
+export function buildPolicy(f: PolicyFlags, cfg: GitsealConfig): AppliedPolicy {
+  return combinePolicy(
+    {
+      identity: {
+        certificateIdentity: f['certificate-identity'],
+        certificateIdentityRegexp: f['certificate-identity-regexp'],
+        certificateOidcIssuer: f['certificate-oidc-issuer'],
+        certificateOidcIssuerRegexp: f['certificate-oidc-issuer-regexp'],
+        githubWorkflowTrigger: f['certificate-github-workflow-trigger'],
+        githubWorkflowSha: f['certificate-github-workflow-sha'],
+        githubWorkflowName: f['certificate-github-workflow-name'],
+        githubWorkflowRepository: f['certificate-github-workflow-repository'],
+        githubWorkflowRef: f['certificate-github-workflow-ref'],
+      },
+      allowedSignersFile: f['allowed-signers'],
+      matchCommitter: f['match-committer'],
+      name: (k) => FLAG_NAMES[k] ?? k,
+    },
+    cfg,
+  );
 }
 
 export interface ObjectResult {

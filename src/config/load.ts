@@ -33,6 +33,12 @@ interface Setting {
   envPrefixes?: Array<'GITSEAL_' | 'GITSIGN_' | 'SIGSTORE_'>;
   /** Extra env names, lowest precedence among env. */
   extraEnv?: string[];
+  /**
+   * A signer-policy setting: an empty value (an env variable set to "", `key =` in a config file)
+   * is refused instead of read as unset or false, so an unset CI variable cannot switch the
+   * policy off (issue 14, item 2).
+   */
+  policy?: true;
 }
 
 const ALL: Array<'GITSEAL_' | 'GITSIGN_' | 'SIGSTORE_'> = ['GITSEAL_', 'GITSIGN_', 'SIGSTORE_'];
@@ -56,8 +62,8 @@ export const SETTINGS: Setting[] = [
   { field: 'autoclose', name: 'autoclose', gitsign: true, env: 'AUTOCLOSE' },
   { field: 'autocloseTimeout', name: 'autocloseTimeout', gitsign: true, env: 'AUTOCLOSE_TIMEOUT' },
   { field: 'offline', name: 'offline', env: 'OFFLINE', envPrefixes: ['GITSEAL_'] },
-  { field: 'allowedSignersFile', name: 'allowedSignersFile', env: 'ALLOWED_SIGNERS', envPrefixes: ['GITSEAL_'] },
-  { field: 'matchCommitter', name: 'matchCommitter', gitsign: true, env: 'MATCH_COMMITTER', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
+  { field: 'allowedSignersFile', name: 'allowedSignersFile', env: 'ALLOWED_SIGNERS', envPrefixes: ['GITSEAL_'], policy: true },
+  { field: 'matchCommitter', name: 'matchCommitter', gitsign: true, env: 'MATCH_COMMITTER', envPrefixes: ['GITSEAL_', 'GITSIGN_'], policy: true },
   { field: 'agent', name: 'agent', env: 'AGENT', envPrefixes: ['GITSEAL_'] },
   { field: 'logPath', name: 'logPath', gitsign: true, env: 'LOG', envPrefixes: ['GITSEAL_', 'GITSIGN_'] },
 ];
@@ -90,10 +96,15 @@ interface Raw {
   label: string;
 }
 
+function emptyPolicyValue(label: string): GitsealError {
+  return new GitsealError('USAGE', `${label} is set but empty; an empty value would turn the signer policy off, so it is refused (unset it, or give it a value)`);
+}
+
 function lookup(s: Setting, git: GitConfig, env: NodeJS.ProcessEnv): Raw | undefined {
   if (s.env) {
     for (const p of s.envPrefixes ?? ALL) {
       const v = env[p + s.env];
+      if (v === '' && s.policy) throw emptyPolicyValue(p + s.env);
       if (v !== undefined && v !== '') return { value: v, source: `env ${p + s.env}`, label: p + s.env };
     }
   }
@@ -103,6 +114,7 @@ function lookup(s: Setting, git: GitConfig, env: NodeJS.ProcessEnv): Raw | undef
   }
   for (const section of s.gitsign ? ['gitseal', 'gitsign'] : ['gitseal']) {
     const e = git.get(`${section}.${s.name}`);
+    if (e && s.policy && e.value !== null && e.value.trim() === '') throw emptyPolicyValue(`${section}.${s.name} (${e.origin})`);
     if (e) return { value: e.value, source: `git config ${section}.${s.name}`, label: `${section}.${s.name}` };
   }
   return undefined;

@@ -12,6 +12,7 @@ import { MAX_SIGNATURE_BYTES } from '../cms/parse.js';
 import { hasPolicy, type Policy } from './policy.js';
 import { verifySignature } from './pipeline.js';
 import type { VerifyResult } from './result.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 export interface GpgVerifyOptions {
   /** Path of the signature file git wrote (`--verify <sigfile>`)… */
@@ -75,8 +76,16 @@ export function statusLines(r: VerifyResult, policyConfigured: boolean): string[
   return lines;
 }
 
-/** The stderr summary for a result. */
-export function humanLines(r: VerifyResult, policyConfigured: boolean): string[] {
+/**
+ * The stderr summary for a result, each line escaped for the terminal (src/util/terminal-text.ts):
+ * the names in it come from the signature, the message may quote them. `matchCommitter`: the
+ * committer check was on, which narrows a policy but is none by itself.
+ */
+export function humanLines(r: VerifyResult, policyConfigured: boolean, matchCommitter = false): string[] {
+  return rawHumanLines(r, policyConfigured, matchCommitter).map(terminalSafe);
+}
+
+function rawHumanLines(r: VerifyResult, policyConfigured: boolean, matchCommitter: boolean): string[] {
   if (r.kind === 'good') {
     const out = [
       `gitseal: Good signature from ${r.identity ?? '(no identity)'} (issuer ${r.issuer ?? 'unknown'})`,
@@ -84,11 +93,13 @@ export function humanLines(r: VerifyResult, policyConfigured: boolean): string[]
       `gitseal: Rekor log index ${r.logIndex}, integrated time ${r.integratedTime?.toISOString()}`,
     ];
     if (r.policyMatched === false) {
-      out.push(`gitseal: NOT ALLOWED: ${r.identity ?? '(no identity)'} from ${r.issuer ?? 'unknown issuer'} is outside the policy, which allows ${r.policy}`);
+      const why = r.message.replace(/^signer is not allowed by the policy: /, '');
+      out.push(`gitseal: NOT ALLOWED: ${r.identity ?? '(no identity)'} from ${r.issuer ?? 'unknown issuer'} is outside the policy, which allows ${r.policy} (${why})`);
     } else if (!policyConfigured) {
       out.push(
-        'gitseal: WARNING: no signer policy is configured, so any Fulcio identity would have passed; ' +
-          'set one with `git config gitseal.allowedSignersFile <file>` (lines of "<identity> <issuer>")',
+        'gitseal: WARNING: no signer policy is configured, so any Fulcio identity would have passed' +
+          (matchCommitter ? ' (gitseal.matchCommitter held, but anyone can sign with their own e-mail as committer: it only narrows a policy)' : '') +
+          '; set one with `git config gitseal.allowedSignersFile <file>` (lines of "<identity> <issuer>")',
       );
     } else {
       out.push(`gitseal: policy matched: ${r.policy}`);
@@ -142,6 +153,6 @@ export async function runGpgVerify(o: GpgVerifyOptions): Promise<number> {
     r = { ok: false, kind: 'error', failedCheck: 'parse', message: e instanceof Error ? e.message : String(e) };
   }
   for (const l of statusLines(r, policyConfigured)) o.statusOut(l);
-  for (const l of humanLines(r, policyConfigured)) o.humanOut(l);
+  for (const l of humanLines(r, policyConfigured, o.policy?.matchCommitter === true)) o.humanOut(l);
   return r.ok ? 0 : 1;
 }

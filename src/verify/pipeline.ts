@@ -26,7 +26,7 @@ import { verifyWithSpki } from '../x509/signature.js';
 import { CMS_OID, findSignerCertificate, parseSignedData, singleValue, type SignedData, type SignerInfo } from '../cms/parse.js';
 import { verifyChain } from './chain.js';
 import { signedObjectId } from './online.js';
-import { evaluatePolicy, hasPolicy, type Policy } from './policy.js';
+import { evaluatePolicy, hasConstraints, type Policy } from './policy.js';
 import type { CertificateDetails, CheckName, VerifyResult } from './result.js';
 import { verifyEmbeddedSct } from './sct.js';
 import { verifyTimestampToken } from './timestamp.js';
@@ -333,13 +333,17 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
 
     r.kind = 'good';
     // 9. Policy.
-    if (hasPolicy(input.policy)) {
+    // Every constraint is checked, matchCommitter alone too (it can still refuse); only a policy
+    // that says who may sign (hasPolicy) makes policyMatched true. An invalid policy is an error.
+    if (hasConstraints(input.policy)) {
       const pol = input.policy;
       const out = step('policy', () =>
         evaluatePolicy(pol, { identity: r.identity, issuer: r.issuer, claims: r.certificate?.claims ?? {}, payload: input.payload }),
       );
-      r.policyMatched = out.matched;
-      r.policy = out.description;
+      if (out.identityPolicy || !out.matched) {
+        r.policyMatched = out.matched;
+        r.policy = out.description;
+      }
       if (!out.matched) {
         r.failedCheck = 'policy';
         r.code = 'POLICY';

@@ -45,6 +45,8 @@ export interface PolicySubject {
 
 export interface PolicyOutcome {
   matched: boolean;
+  /** The policy says who may sign (hasPolicy), not only narrows (matchCommitter). */
+  identityPolicy: boolean;
   /** What the policy allows, for people ("identity alice@example.com from https://…"). */
   description: string;
   /** Why it did not match (undefined when it did). */
@@ -52,11 +54,11 @@ export interface PolicyOutcome {
 }
 
 /** Compile a user regexp so it must match the whole value (cosign leaves it unanchored; we do not). */
-export function wholeRegexp(src: string, what: string): RegExp {
+export function wholeRegexp(src: string, what: string, code: 'POLICY' | 'USAGE' = 'POLICY'): RegExp {
   try {
     return new RegExp(`^(?:${src})$`);
   } catch {
-    throw new GitsealError('POLICY', `invalid regular expression for ${what}: ${src}`);
+    throw new GitsealError(code, `invalid regular expression for ${what}: ${src}`);
   }
 }
 
@@ -85,14 +87,85 @@ export function parseAllowedSigners(text: string, file = 'allowed signers file')
   return out;
 }
 
-/** True when the policy constrains anything at all. */
+/** The fields a Policy may hold; anything else is a mistake (a typo would silently drop a constraint). */
+const STRING_FIELDS = [
+  'certificateIdentity',
+  'certificateIdentityRegexp',
+  'certificateOidcIssuer',
+  'certificateOidcIssuerRegexp',
+  'githubWorkflowTrigger',
+  'githubWorkflowSha',
+  'githubWorkflowName',
+  'githubWorkflowRepository',
+  'githubWorkflowRef',
+] as const satisfies ReadonlyArray<keyof IdentityPolicy>;
+const KNOWN_FIELDS = new Set<string>([...STRING_FIELDS, 'allowedSigners', 'matchCommitter']);
+
+/** How a policy field is named in messages: `--certificate-identity` on the command line, `policy.certificateIdentity` in the library. */
+export type PolicyFieldName = (field: keyof Policy) => string;
+const libraryName: PolicyFieldName = (f) => `policy.${f}`;
+
+/**
+ * Refuse a policy that would not mean what it says (USAGE, one line naming the field):
+ *  - an empty string: an unset CI variable (`--certificate-identity "$WHO"`) must not turn the
+ *    check off, and an empty value matches no certificate anyway;
+ *  - an identity without an issuer, or an issuer or workflow claim without an identity: an
+ *    e-mail is only an identity together with the provider that vouched for it. cosign and
+ *    gitsign refuse these the same way (cosign's CertVerifyOptions.Identities: "--certificate-
+ *    identity or --certificate-identity-regexp is required", "--certificate-oidc-issuer or
+ *    --certificate-oidc-issuer-regexp is required");
+ *  - a regular expression that does not compile, a field that is not a Policy field, a
+ *    matchCommitter that is not a boolean, allowedSigners that is not an array.
+ */
+export function validatePolicy(p: Policy, name: PolicyFieldName = libraryName): void {
+  if (p === null || typeof p !== 'object') throw new GitsealError('USAGE', 'the policy must be an object');
+  for (const k of Object.keys(p)) {
+    const v = (p as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    if (!KNOWN_FIELDS.has(k)) throw new GitsealError('USAGE', `unknown policy field "${k}"`);
+  }
+  for (const k of STRING_FIELDS) {
+    const v = p[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw new GitsealError('USAGE', `${name(k)} must be a string`);
+    if (v === '') throw new GitsealError('USAGE', `${name(k)} is empty; an empty value would turn the signer policy off, so it is refused`);
+  }
+  if (p.matchCommitter !== undefined && typeof p.matchCommitter !== 'boolean') throw new GitsealError('USAGE', `${name('matchCommitter')} must be true or false`);
+  if (p.allowedSigners !== undefined && !Array.isArray(p.allowedSigners)) throw new GitsealError('USAGE', `${name('allowedSigners')} must be a list of allowed signers`);
+  const identity = p.certificateIdentity !== undefined || p.certificateIdentityRegexp !== undefined;
+  const issuer = p.certificateOidcIssuer !== undefined || p.certificateOidcIssuerRegexp !== undefined;
+  const claims = WORKFLOW_KEYS.filter((k) => p[k] !== undefined);
+  if ((issuer || claims.length > 0) && !identity) {
+    const given = issuer ? name(p.certificateOidcIssuer !== undefined ? 'certificateOidcIssuer' : 'certificateOidcIssuerRegexp') : name(claims[0]);
+    throw new GitsealError('USAGE', `${name('certificateIdentity')} or ${name('certificateIdentityRegexp')} is required with ${given} (as in cosign and gitsign)`);
+  }
+  if (identity && !issuer) {
+    const given = name(p.certificateIdentity !== undefined ? 'certificateIdentity' : 'certificateIdentityRegexp');
+    throw new GitsealError('USAGE', `${name('certificateOidcIssuer')} or ${name('certificateOidcIssuerRegexp')} is required with ${given} (as in cosign and gitsign)`);
+  }
+  if (p.certificateIdentityRegexp !== undefined) wholeRegexp(p.certificateIdentityRegexp, name('certificateIdentityRegexp'), 'USAGE');
+  if (p.certificateOidcIssuerRegexp !== undefined) wholeRegexp(p.certificateOidcIssuerRegexp, name('certificateOidcIssuerRegexp'), 'USAGE');
+}
+
+/**
+ * True when the policy says WHO may sign: identity and issuer flags, or an allowed-signers list
+ * (an empty list allows nobody). This is what earns TRUST_FULLY. matchCommitter alone is not a
+ * policy: anyone can make their committer e-mail equal their own certificate, so it only
+ * narrows a policy (see hasConstraints).
+ */
 export function hasPolicy(p: Policy | undefined): p is Policy {
   if (!p) return false;
-  return (
-    Object.entries(p).some(([k, v]) => k !== 'allowedSigners' && k !== 'matchCommitter' && typeof v === 'string' && v !== '') ||
-    p.allowedSigners !== undefined ||
-    p.matchCommitter === true
-  );
+  return STRING_FIELDS.some((k) => typeof p[k] === 'string' && p[k] !== '') || p.allowedSigners !== undefined;
+}
+
+/**
+ * True when the policy checks anything at all, matchCommitter included — and for anything
+ * given that is not a valid constraint (an empty string, an unknown field), so that evaluating
+ * it fails closed instead of the value being skipped.
+ */
+export function hasConstraints(p: Policy | undefined): p is Policy {
+  if (!p) return false;
+  return Object.values(p).some((v) => v !== undefined && v !== false);
 }
 
 /** E-mail of the committer (commit) or tagger (tag) header of a payload; undefined if none. */
@@ -123,8 +196,9 @@ const WORKFLOW_KEYS = [
   'githubWorkflowRef',
 ] as const;
 
-/** Evaluate every constraint of `p`; all must hold. */
+/** Evaluate every constraint of `p`; all must hold. An invalid policy throws (validatePolicy). */
 export function evaluatePolicy(p: Policy, s: PolicySubject): PolicyOutcome {
+  validatePolicy(p);
   const allows: string[] = [];
   const failures: string[] = [];
   const check = (ok: boolean, allow: string, why: string) => {
@@ -168,6 +242,7 @@ export function evaluatePolicy(p: Policy, s: PolicySubject): PolicyOutcome {
   }
   return {
     matched: failures.length === 0,
+    identityPolicy: hasPolicy(p),
     description: allows.join(', '),
     reason: failures.length ? failures.join('; ') : undefined,
   };

@@ -68,16 +68,17 @@ describe('gitseal verify (real gitsign signatures, offline, embedded public-good
     const good = sb.gitseal(['verify', e.meta.oid, '--certificate-identity', e.meta.signer_identity, '--certificate-oidc-issuer', e.meta.oidc_issuer], { cwd: repo });
     expect(good.status, good.stdout + good.stderr).toBe(0);
     expect(good.stdout).toContain('policy ok');
+    expect(good.stdout).toContain(`policy: identity ${e.meta.signer_identity}, issuer ${e.meta.oidc_issuer} (command line)`);
     expect(good.stderr).toBe('');
 
-    const wrong = sb.gitseal(['verify', e.meta.oid, '--certificate-identity', 'mallory@example.test', '--json'], { cwd: repo });
+    const wrong = sb.gitseal(['verify', e.meta.oid, '--certificate-identity', 'mallory@example.test', '--certificate-oidc-issuer', e.meta.oidc_issuer, '--json'], { cwd: repo });
     expect(wrong.status).toBe(1);
     const s = JSON.parse(wrong.stdout) as Summary;
     expect(s.results[0]).toMatchObject({ ok: false, failedCheck: 'policy' });
 
     // a regexp must match the whole identity, not a part of it
     const part = e.meta.signer_identity.split('@')[0]!;
-    const partial = sb.gitseal(['verify', e.meta.oid, '--certificate-identity-regexp', part], { cwd: repo });
+    const partial = sb.gitseal(['verify', e.meta.oid, '--certificate-identity-regexp', part, '--certificate-oidc-issuer', e.meta.oidc_issuer], { cwd: repo });
     expect(partial.status).toBe(1);
     const whole = sb.gitseal(['verify', e.meta.oid, '--certificate-identity-regexp', `${part}@.*`, '--certificate-oidc-issuer-regexp', 'https://.*'], { cwd: repo });
     expect(whole.status, whole.stdout).toBe(0);

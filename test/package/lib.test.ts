@@ -32,7 +32,7 @@ describe('library API', () => {
     const good = await lib.verifyPayload({ payload, signature: s.pem, trust, policy: { certificateIdentity: 'lib@example.test', certificateOidcIssuer: sigstore.issuer } });
     expect(good).toMatchObject({ ok: true, kind: 'good', identity: 'lib@example.test' });
     expect(good.logIndex).toBe(s.logIndex);
-    const other = await lib.verifyPayload({ payload, signature: s.pem, trust, policy: { certificateIdentity: 'else@example.test' } });
+    const other = await lib.verifyPayload({ payload, signature: s.pem, trust, policy: { certificateIdentity: 'else@example.test', certificateOidcIssuer: sigstore.issuer } });
     expect(other).toMatchObject({ ok: false, policyMatched: false });
     const tampered = await lib.verifyPayload({ payload: payload.replace('lib\n', 'lie\n'), signature: s.pem, trust });
     expect(tampered).toMatchObject({ ok: false, kind: 'bad' });

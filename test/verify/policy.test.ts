@@ -23,18 +23,19 @@ describe('identity policy on a real signature', () => {
   });
 
   test('exact identity mismatch: good signature, policy not matched, not ok', async () => {
-    const r = await run({ certificateIdentity: 'mallory@chainguard.dev' });
+    const r = await run({ certificateIdentity: 'mallory@chainguard.dev', certificateOidcIssuer: 'https://accounts.google.com' });
     expect(r).toMatchObject({ ok: false, kind: 'good', policyMatched: false, failedCheck: 'policy', code: 'POLICY' });
     expect(r.message).toContain('billy@chainguard.dev');
   });
 
   test('regexp is anchored to the whole value', async () => {
-    expect(await run({ certificateIdentityRegexp: '.*@chainguard\\.dev' })).toMatchObject({ ok: true });
+    expect(await run({ certificateIdentityRegexp: '.*@chainguard\\.dev', certificateOidcIssuer: 'https://accounts.google.com' })).toMatchObject({ ok: true });
     // a prefix or substring match is not enough
-    expect(await run({ certificateIdentityRegexp: 'billy' })).toMatchObject({ ok: false, policyMatched: false });
-    expect(await run({ certificateIdentityRegexp: 'billy@chainguard' })).toMatchObject({ ok: false, policyMatched: false });
-    expect(await run({ certificateOidcIssuerRegexp: 'https://accounts\\.google\\.com' })).toMatchObject({ ok: true });
-    expect(await run({ certificateOidcIssuerRegexp: 'https://accounts\\.google' })).toMatchObject({ ok: false });
+    expect(await run({ certificateIdentityRegexp: 'billy', certificateOidcIssuer: 'https://accounts.google.com' })).toMatchObject({ ok: false, policyMatched: false });
+    expect(await run({ certificateIdentityRegexp: 'billy@chainguard', certificateOidcIssuer: 'https://accounts.google.com' })).toMatchObject({ ok: false, policyMatched: false });
+    const id = { certificateIdentity: 'billy@chainguard.dev' };
+    expect(await run({ ...id, certificateOidcIssuerRegexp: 'https://accounts\\.google\\.com' })).toMatchObject({ ok: true });
+    expect(await run({ ...id, certificateOidcIssuerRegexp: 'https://accounts\\.google' })).toMatchObject({ ok: false });
   });
 
   test('issuer mismatch fails even when the identity matches', async () => {
@@ -43,9 +44,13 @@ describe('identity policy on a real signature', () => {
     expect(r.message).toMatch(/issuer https:\/\/accounts\.google\.com is not https:\/\/github\.com\/login\/oauth/);
   });
 
-  test('matchCommitter: the committer of this commit is the signer', async () => {
+  test('matchCommitter: the committer of this commit is the signer — which narrows a policy but is none', async () => {
     expect(committerEmail(payload)).toBe('billy@chainguard.dev');
-    expect(await run({ matchCommitter: true })).toMatchObject({ ok: true, policyMatched: true });
+    const alone = await run({ matchCommitter: true });
+    expect(alone).toMatchObject({ ok: true, kind: 'good' });
+    expect(alone.policyMatched).toBeUndefined();
+    expect(alone.policy).toBeUndefined();
+    expect(await run({ matchCommitter: true, certificateIdentity: 'billy@chainguard.dev', certificateOidcIssuer: 'https://accounts.google.com' })).toMatchObject({ ok: true, policyMatched: true });
   });
 
   test('no policy: policyMatched is undefined', async () => {
@@ -107,15 +112,16 @@ describe('matchCommitter and workflow claims (forged world)', () => {
     });
     const s = signPayload(w, leaf, PAYLOAD).pem;
     const go = (policy: Policy) => verifySignature({ signature: s, payload: PAYLOAD, trust: w.trust, policy, offline: true });
-    expect(await go({ githubWorkflowTrigger: 'push', githubWorkflowRepository: 'org/repo', githubWorkflowRef: 'refs/heads/main' })).toMatchObject({ ok: true });
-    expect(await go({ githubWorkflowRepository: 'org/other' })).toMatchObject({ ok: false, policyMatched: false });
-    expect(await go({ githubWorkflowSha: 'abc' })).toMatchObject({ ok: false, policyMatched: false });
-    const r = await go({ certificateIdentityRegexp: 'https://github\\.com/org/repo/.*' });
+    const who = { certificateIdentityRegexp: 'https://github\\.com/org/repo/.*', certificateOidcIssuer: 'https://token.actions.githubusercontent.com' };
+    expect(await go({ ...who, githubWorkflowTrigger: 'push', githubWorkflowRepository: 'org/repo', githubWorkflowRef: 'refs/heads/main' })).toMatchObject({ ok: true });
+    expect(await go({ ...who, githubWorkflowRepository: 'org/other' })).toMatchObject({ ok: false, policyMatched: false });
+    expect(await go({ ...who, githubWorkflowSha: 'abc' })).toMatchObject({ ok: false, policyMatched: false });
+    const r = await go(who);
     expect(r).toMatchObject({ ok: true, identity: 'https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main' });
   });
 
   test('evaluatePolicy describes what is allowed', () => {
-    const out = evaluatePolicy({ certificateIdentity: 'a@b.c' }, { identity: 'x@b.c', issuer: 'i', claims: {}, payload: PAYLOAD });
-    expect(out).toMatchObject({ matched: false, description: 'identity a@b.c' });
+    const out = evaluatePolicy({ certificateIdentity: 'a@b.c', certificateOidcIssuer: 'i' }, { identity: 'x@b.c', issuer: 'i', claims: {}, payload: PAYLOAD });
+    expect(out).toMatchObject({ matched: false, identityPolicy: true, description: 'identity a@b.c, issuer i' });
   });
 });

@@ -5,6 +5,8 @@ import { GitsealCommand } from '../base.js';
 import { requireRepo } from '../objects.js';
 import { out, table, withSpinner } from '../output.js';
 import { resolveTrustedRoot } from '../trust.js';
+import { hasPolicy } from '../../verify/policy.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 import { buildPolicy, isRangeArg, verifyObjects, type ObjectResult, type PolicyFlags } from '../verify-run.js';
 
 export const policyFlags = {
@@ -44,9 +46,12 @@ export interface VerifySummary {
   total: number;
   good: number;
   failed: number;
+  /** An identity policy (who may sign) was in force; matchCommitter alone is none. */
   policy: boolean;
   /** false with --insecure-ignore-sct (absent otherwise: the SCTs were checked). */
   sctChecked?: false;
+  /** Every policy source in force, for people ("allowed signers from F (git config gitseal.allowedSignersFile)"). */
+  appliedPolicy: string[];
   results: ObjectResult[];
 }
 
@@ -63,12 +68,12 @@ export abstract class VerifyBase extends GitsealCommand {
     if (cfg.allowedSignersFile && !isAbsolute(cfg.allowedSignersFile)) cfg.allowedSignersFile = resolve(repo, cfg.allowedSignersFile);
     const ignoreSct = flags['insecure-ignore-sct'] === true;
     if (ignoreSct) this.note(IGNORE_SCT_WARNING);
-    const policy = buildPolicy(flags, cfg);
+    const { policy, applied } = buildPolicy(flags, cfg);
     const { root } = resolveTrustedRoot(cfg, this.env);
     const offline = flags.offline ?? cfg.offline;
     const results: ObjectResult[] = [];
     const many = revs.length > 1 || revs.some(isRangeArg);
-    await withSpinner(`Verifying${many ? '' : ` ${revs[0]}`}…`, async () => {
+    await withSpinner(`Verifying${many ? '' : ` ${terminalSafe(revs[0]!)}`}…`, async () => {
       for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, ignoreSct })) results.push(r);
     });
     const good = results.filter((r) => r.ok).length;
@@ -77,7 +82,8 @@ export abstract class VerifyBase extends GitsealCommand {
       total: results.length,
       good,
       failed: results.length - good,
-      policy: policy !== undefined,
+      policy: hasPolicy(policy),
+      appliedPolicy: applied,
       ...(ignoreSct ? { sctChecked: false } : {}),
       results,
     };
@@ -87,7 +93,7 @@ export abstract class VerifyBase extends GitsealCommand {
   }
 }
 
-const POLICY_HELP = `POLICY: without identity flags, the repository's git policy applies (gitseal.allowedSignersFile, gitseal.matchCommitter), as for "git verify-commit". With no policy at all, any valid Sigstore identity passes and gitseal says so. Regular expressions must match the whole value.`;
+const POLICY_HELP = `POLICY: every source given applies, and a signature must satisfy all of them: the identity flags (--certificate-identity or -regexp together with --certificate-oidc-issuer or -regexp, as cosign requires), the allowed-signers file (--allowed-signers, else gitseal.allowedSignersFile) and the committer check (--[no-]match-committer, else gitseal.matchCommitter). Flags narrow the repository's policy; they never replace or widen it. Empty values are refused. With no identity policy at all, any valid Sigstore identity passes and gitseal says so (--match-committer alone is no policy). Regular expressions must match the whole value.`;
 
 export default class Verify extends VerifyBase {
   static override summary = 'Verify the signatures of commits (one, several, or a range)';
@@ -127,23 +133,26 @@ ${POLICY_HELP}`;
 
 function render(say: (l?: string) => void, note: (l: string) => void, s: VerifySummary): void {
   const mark = (r: ObjectResult) => (r.ok ? out.green('✓') : r.kind === 'bad' ? out.red('✗ BAD') : r.kind === 'unsigned' ? out.yellow('- unsigned') : out.red('✗'));
+  // identity, issuer and message come from the signature: escaped before any colour is added
   const rows = s.results.map((r) => [
     mark(r),
     r.oid.slice(0, 12) + (r.type === 'tag' ? ' (tag)' : ''),
     // Only a verified certificate names a signer; otherwise the name is context, and says so.
-    r.kind === 'good' ? r.identity ?? '' : r.identity ? `unverified: ${r.identity}` : '',
-    r.issuer ?? '',
+    r.kind === 'good' ? terminalSafe(r.identity ?? '') : r.identity ? `unverified: ${terminalSafe(r.identity)}` : '',
+    terminalSafe(r.issuer ?? ''),
     r.logIndex ? `log #${r.logIndex}` : '',
-    r.ok ? out.dim(`${r.policyMatched ? 'policy ok' : 'no policy'}${r.sctSkipped ? ', SCT not checked' : ''}`) : r.message,
+    r.ok ? out.dim(`${r.policyMatched ? 'policy ok' : 'no policy'}${r.sctSkipped ? ', SCT not checked' : ''}`) : terminalSafe(r.message),
   ]);
   if (rows.length) say(table(rows));
   say('');
   if (s.total === 0) say('no commits in the range');
   else if (s.ok) say(out.green(`${s.good} of ${s.total} verified`));
   else say(out.red(`${s.failed} of ${s.total} failed`) + (s.good ? `, ${s.good} verified` : ''));
+  // What was checked is part of the result: on stdout, after the summary.
+  if (s.appliedPolicy.length) say(terminalSafe(`policy: ${s.appliedPolicy.join('; ')}`));
   if (!s.policy && s.good > 0) {
     note(
-      `${out.yellow('note:')} no identity policy was given: any valid Sigstore identity passes. Pin signers with --certificate-identity/--certificate-oidc-issuer or gitseal.allowedSignersFile.`,
+      `${out.yellow('note:')} no identity policy was given: any valid Sigstore identity passes${s.appliedPolicy.length ? ' (the committer check only narrows a policy)' : ''}. Pin signers with --certificate-identity and --certificate-oidc-issuer, or gitseal.allowedSignersFile.`,
     );
   }
 }
