@@ -4,6 +4,7 @@
  * stderr is a terminal, aligned tables, and plain JSON for `--json`.
  */
 import type { Writable } from 'node:stream';
+import { terminalSafeJson } from '../util/terminal-text.js';
 
 interface TtyLike {
   isTTY?: boolean;
@@ -63,8 +64,13 @@ export function fields(pairs: Array<[string, string | undefined]>, indent = ''):
   return kept.map(([k, v]) => `${indent}${(k + ':').padEnd(w + 2)}${v}`).join('\n');
 }
 
+/**
+ * JSON on stdout. JSON.stringify leaves C1 controls and Unicode format characters (bidi
+ * overrides, …) raw inside strings; they become \\u escapes, which parse to the same value,
+ * so a document printed to a terminal cannot drive it (src/util/terminal-text.ts).
+ */
 export function printJson(value: unknown, stream: Writable = process.stdout): void {
-  stream.write(JSON.stringify(value, jsonReplacer, 2) + '\n');
+  stream.write(terminalSafeJson(JSON.stringify(value, jsonReplacer, 2)) + '\n');
 }
 
 /** Dates as RFC 3339, Buffers as hex, bigints as decimal strings. */

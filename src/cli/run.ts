@@ -16,6 +16,7 @@ import { colourEnabled, err as errPaint, out as outPaint, printJson } from './ou
 import { gitsealVersion, packageRoot } from './root.js';
 import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -165,7 +166,8 @@ function report(e: unknown, json: boolean, argv: string[]): void {
     message = describeError(e);
     bug = true;
   }
-  message = redactSecrets(message);
+  // Messages quote file names, refs and values from repositories and signatures.
+  message = terminalSafe(redactSecrets(message));
   if (json) printJson({ error: { code, message } });
   process.stderr.write(`${errPaint.red('gitseal:')} ${message}\n`);
   if (bug) {

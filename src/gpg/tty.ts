@@ -8,6 +8,7 @@
  */
 import { closeSync, constants, openSync } from 'node:fs';
 import { writeAllSync } from './status.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 export interface Ui {
   say(line: string): void;
@@ -44,7 +45,8 @@ export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string)
   return {
     isTty: fd >= 0,
     say(line: string) {
-      const s = line.endsWith('\n') ? line : line + '\n';
+      // Lines quote servers, certificates and file names: escape what a terminal would act on.
+      const s = terminalSafe(line.endsWith('\n') ? line.slice(0, -1) : line) + '\n';
       if (fd >= 0) write(fd, s);
       else pending.push(s);
       if (teeFd >= 0) write(teeFd, s);
@@ -89,7 +91,7 @@ export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string)
  * gitseal.logPath matter there).
  */
 export function reportFailure(term: Terminal, io: { write(fd: number, s: string): void }, message: string): void {
-  const line = `gitseal: ${message}`;
+  const line = terminalSafe(`gitseal: ${message}`);
   term.say(line);
   if (term.isTty) {
     try {

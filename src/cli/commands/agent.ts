@@ -3,6 +3,7 @@ import { agentLogPath, agentSocketPath } from '../../agent/paths.js';
 import type { StatusResult } from '../../agent/protocol.js';
 import { GitsealCommand } from '../base.js';
 import { fields, humanDuration, out, table, withSpinner } from '../output.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 const MORE = `The agent keeps each identity's short-lived key and certificate in memory and signs for git, so a rebase of 100 commits needs one login and one certificate. It never hands out the key. gitseal starts it on demand (git config gitseal.agent auto|on|off; default auto).`;
 
@@ -95,7 +96,8 @@ export class AgentStatus extends GitsealCommand {
       this.say(
         table([
           ['  identity', 'issuer', 'certificate left', 'signatures'].map((h) => out.dim(h)),
-          ...s.identities.map((i) => ['  ' + i.identity, i.issuer, i.secondsLeft > 0 ? humanDuration(i.secondsLeft) : out.yellow('expired'), String(i.signatures)]),
+          // the certificate's identity and issuer (what Fulcio returned): escaped for the terminal
+          ...s.identities.map((i) => ['  ' + terminalSafe(i.identity), terminalSafe(i.issuer), i.secondsLeft > 0 ? humanDuration(i.secondsLeft) : out.yellow('expired'), String(i.signatures)]),
         ]),
       );
     }

@@ -10,6 +10,7 @@ import { humanDuration, out, withSpinner } from '../output.js';
 import { gitsealProgram, gitsealVersion } from '../root.js';
 import { tokenCheck } from '../session-bridge.js';
 import { resolveTrustedRoot, type ResolvedTrust } from '../trust.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 export interface DoctorResult {
   ok: boolean;
@@ -114,9 +115,10 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
   private render(checks: Check[], ok: boolean): void {
     const mark = { ok: out.green('✓'), warn: out.yellow('!'), fail: out.red('✗'), skip: out.dim('-') };
     const w = Math.max(...checks.map((c) => c.title.length));
+    // Summaries quote configuration values, file names, identities and server answers.
     for (const c of checks) {
-      this.say(`${mark[c.status]} ${c.title.padEnd(w)}  ${c.summary}`);
-      if (c.fix && c.status !== 'ok') this.say(`  ${' '.repeat(w)}  ${out.cyan('fix:')} ${c.fix}`);
+      this.say(`${mark[c.status]} ${c.title.padEnd(w)}  ${terminalSafe(c.summary)}`);
+      if (c.fix && c.status !== 'ok') this.say(`  ${' '.repeat(w)}  ${out.cyan('fix:')} ${terminalSafe(c.fix)}`);
     }
     this.say('');
     const warns = checks.filter((c) => c.status === 'warn').length;

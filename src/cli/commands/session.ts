@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { loadConfig } from '../../config/load.js';
 import { login, logout, whoami, type SessionInfo } from '../../oidc/session.js';
 import { GitsealCommand } from '../base.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 import { fields, humanDuration, out, withSpinner } from '../output.js';
 
 export interface WhoamiJson {
@@ -34,8 +35,9 @@ export function sessionJson(s: SessionInfo | undefined, issuer: string, clientID
 function describe(s: WhoamiJson): string {
   return fields(
     [
-      ['Identity', s.identity],
-      ['Issuer', s.issuer],
+      // claims of a token the issuer made: escaped for the terminal
+      ['Identity', s.identity === undefined ? undefined : terminalSafe(s.identity)],
+      ['Issuer', s.issuer === undefined ? undefined : terminalSafe(s.issuer)],
       ['Client', s.clientID],
       ['Expires', s.expiresAt ? `${s.expiresAt} (in ${humanDuration(s.secondsLeft ?? 0)})` : undefined],
       ['Stored in', s.storedIn === 'file' ? 'encrypted file in the user cache' : s.storedIn === 'keyring' ? 'OS keyring' : undefined],
@@ -66,7 +68,7 @@ You do not need to run this first: signing logs in when it has to.`;
     // A person asked for this login: prompts go to stderr (a terminal or not), with a spinner while we wait.
     const info = await withSpinner(`Waiting for the login at ${cfg.issuer}…`, (log) => login(cfg, { env: this.env, terminal: true, say: log }, { flow }));
     const j = sessionJson(info, cfg.issuer, cfg.clientID);
-    this.say(`${out.green('logged in')} as ${out.bold(j.identity ?? '?')}`);
+    this.say(`${out.green('logged in')} as ${out.bold(terminalSafe(j.identity ?? '?'))}`);
     this.say(describe(j));
     return j;
   }

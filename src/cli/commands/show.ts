@@ -4,6 +4,7 @@ import { readNamedObject, remoteUrl, requireRepo } from '../objects.js';
 import { fields, out, printJson } from '../output.js';
 import { gitsignStatement, goJson } from '../in-toto.js';
 import { signatureInfo, type SignatureInfo } from '../signature-info.js';
+import { terminalSafe, terminalSafeJson } from '../../util/terminal-text.js';
 
 export default class Show extends GitsealCommand {
   static override summary = "Show a commit's or tag's signature: certificate, identity, log entry";
@@ -36,7 +37,8 @@ Nothing is verified here: use "gitseal verify" for that.
     const repo = requireRepo(this.cwd);
     const obj = await readNamedObject(repo, args.rev);
     if (flags.format === 'in-toto') {
-      process.stdout.write(goJson(gitsignStatement(obj.oid, obj.type, obj.raw, remoteUrl(repo, flags.remote))));
+      // gitsign's bytes; C1 and format characters (only an attacker's object has them) become \u escapes
+      process.stdout.write(terminalSafeJson(goJson(gitsignStatement(obj.oid, obj.type, obj.raw, remoteUrl(repo, flags.remote)))));
       return undefined;
     }
     const info = signatureInfo(obj.oid, obj.parsed);
@@ -49,7 +51,7 @@ Nothing is verified here: use "gitseal verify" for that.
   }
 
   private render(rev: string, s: SignatureInfo): void {
-    this.say(`${out.bold(s.type)} ${s.oid}${rev !== s.oid ? out.dim(` (${rev})`) : ''}`);
+    this.say(`${out.bold(s.type)} ${s.oid}${rev !== s.oid ? out.dim(` (${terminalSafe(rev)})`) : ''}`);
     if (!s.signed) {
       this.say(out.yellow('not signed'));
       return;
@@ -64,10 +66,11 @@ Nothing is verified here: use "gitseal verify" for that.
       this.say(
         fields(
           [
-            ['Identity', c.identity ?? out.red('(none)')],
-            ['OIDC issuer', c.oidcIssuer ?? out.red('(none)')],
+            // Everything here comes from an unverified signature: escaped for the terminal.
+            ['Identity', c.identity !== null ? terminalSafe(c.identity) : out.red('(none)')],
+            ['OIDC issuer', c.oidcIssuer !== null ? terminalSafe(c.oidcIssuer) : out.red('(none)')],
             ['Valid', `${c.notBefore} → ${c.notAfter} (${mins} min)`],
-            ['Issued by', c.issuer],
+            ['Issued by', terminalSafe(c.issuer)],
             ['Serial', c.serial],
             ['Fingerprint', `${c.fingerprintSha1} (SHA-1, the key id git shows)`],
             ['Code signing', c.codeSigning ? 'yes' : out.red('no')],
@@ -78,7 +81,7 @@ Nothing is verified here: use "gitseal verify" for that.
       const claims = Object.entries(c.claims);
       if (claims.length) {
         this.say('  Claims:');
-        this.say(fields(claims, '    '));
+        this.say(fields(claims.map(([k, v]) => [terminalSafe(k), terminalSafe(v)]), '    '));
       }
       for (const sct of c.scts) this.say(`  SCT:          log ${sct.logId.slice(0, 16)}… at ${sct.timestamp}`);
       if (c.scts.length === 0) this.say(`  SCT:          ${out.yellow('none embedded')}`);
@@ -93,7 +96,7 @@ Nothing is verified here: use "gitseal verify" for that.
             ['Log index', s.tlog.logIndex],
             ['Integrated', s.tlog.integratedTime ?? '(none: Rekor v2 entry, time from a timestamp)'],
             ['Log ID', s.tlog.logId],
-            ['Entry kind', s.tlog.kind],
+            ['Entry kind', terminalSafe(s.tlog.kind)],
             ['Promise', s.tlog.hasSignedEntryTimestamp ? 'signed entry timestamp present' : 'none'],
             ['Proof', p ? `inclusion at ${p.logIndex} of ${p.treeSize} (${p.hashes} hashes)${p.checkpoint ? ', signed checkpoint' : ''}` : 'none'],
           ],
@@ -111,7 +114,7 @@ Nothing is verified here: use "gitseal verify" for that.
         ['Timestamp', s.timestamped ? 'RFC 3161 timestamp present' : undefined],
       ]),
     );
-    const cmd = rev === 'HEAD' ? 'gitseal verify' : `gitseal verify ${rev}`;
+    const cmd = rev === 'HEAD' ? 'gitseal verify' : `gitseal verify ${terminalSafe(rev)}`;
     this.say(out.dim(`Not verified: run "${cmd}" to check it.`));
   }
 }

@@ -3,6 +3,7 @@ import { GitsealCommand } from '../base.js';
 import { configEntries, relevantEnv, type ConfigEntry } from '../config-view.js';
 import { fields, out, table } from '../output.js';
 import { gitsealProgram, gitsealVersion } from '../root.js';
+import { terminalSafe } from '../../util/terminal-text.js';
 
 export interface VersionResult {
   version: string;
@@ -49,16 +50,17 @@ Credentials are never printed: token variables such as SIGSTORE_ID_TOKEN show on
       this.say(out.bold('Configuration') + out.dim(' (value, and where it came from)'));
       this.say(
         table(
-          result.config.map((e) => ['  ' + e.key, e.value === null ? out.dim('(unset)') : String(e.value), out.dim(e.source)]),
+          // values and sources come from git config files and the environment: escaped for the terminal
+          result.config.map((e) => ['  ' + e.key, e.value === null ? out.dim('(unset)') : terminalSafe(String(e.value)), out.dim(terminalSafe(e.source))]),
         ),
       );
       const env = Object.entries(result.env);
       if (env.length) {
         this.say('');
         this.say(out.bold('Environment'));
-        this.say(fields(env, '  '));
+        this.say(fields(env.map(([k, v]) => [k, terminalSafe(v)]), '  '));
       }
-      for (const w of result.warnings) this.note(`${out.yellow('warning:')} ${w}`);
+      for (const w of result.warnings) this.note(`${out.yellow('warning:')} ${terminalSafe(w)}`);
     }
     return result;
   }
