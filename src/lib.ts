@@ -22,6 +22,8 @@ import { trustForConfig } from './trust/load.js';
 import type { TrustedRoot } from './trust/trusted-root.js';
 import { verifySignature } from './verify/pipeline.js';
 import { validatePolicy, type Policy } from './verify/policy.js';
+import { repositoryTrust } from './config/git-config-read.js';
+import { dubiousOwnershipMessage } from './config/safe-directory.js';
 import type { VerifyResult } from './verify/result.js';
 
 export { GitsealError, type ErrorCode } from './errors.js';
@@ -51,8 +53,15 @@ export interface SignPayloadOptions {
   trust?: TrustedRoot;
 }
 
+/**
+ * The configuration for `cwd`. A repository owned by someone else that safe.directory does not
+ * allow is refused, as git refuses it: its config could pick the trusted root and the policy.
+ */
 function configFor(o: { config?: GitsealConfig; cwd?: string; env?: NodeJS.ProcessEnv }): GitsealConfig {
-  return o.config ?? loadConfig({ cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env });
+  if (o.config) return o.config;
+  const config = loadConfig({ cwd: o.cwd ?? process.cwd(), env: o.env ?? process.env });
+  if (config.untrustedRepository) throw new GitsealError('USAGE', config.untrustedRepository.message);
+  return config;
 }
 
 /**
@@ -132,6 +141,9 @@ async function verifyRawObject(found: RawObject, o: Omit<VerifyPayloadOptions, '
 export async function verifyCommit(o: VerifyCommitOptions = {}): Promise<ObjectVerifyResult> {
   const dir = o.dir ?? process.cwd();
   const rev = o.rev ?? 'HEAD';
+  if (o.policy !== undefined) validatePolicy(o.policy);
+  const trust = repositoryTrust({ cwd: dir, env: o.env ?? process.env });
+  if (trust && !trust.trusted) throw new GitsealError('USAGE', dubiousOwnershipMessage(trust));
   let found: RawObject | undefined;
   for await (const x of readObjects(dir, [rev])) {
     if (isMissing(x)) throw new GitsealError('USAGE', `no such revision: "${rev}"`);

@@ -57,7 +57,7 @@ export function checkPolicy(cfg: GitsealConfig, topLevel: string | undefined): C
       id: 'policy',
       title,
       status: 'warn',
-      summary: 'only gitseal.matchCommitter: any Fulcio identity whose e-mail is the committer\'s counts as trusted (G); an allowed signers file says who',
+      summary: 'only gitseal.matchCommitter, which narrows a policy but is none: anyone can sign with their own e-mail as committer, so git shows such signatures as U (any Fulcio identity would pass); an allowed signers file says who',
       fix: INIT_HINT,
     };
   }

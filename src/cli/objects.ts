@@ -1,6 +1,8 @@
 /** Reading one named object for `show` and `verify-tag` (bulk reading is src/git/reader.ts). */
 import { execFileSync } from 'node:child_process';
 import { GitsealError } from '../errors.js';
+import { repositoryTrust } from '../config/git-config-read.js';
+import { dubiousOwnershipMessage } from '../config/safe-directory.js';
 import { parseSignedObject, type SignedObject } from '../git/object.js';
 import { checkRevs, hashAlgoOf, isMissing, readObjects } from '../git/reader.js';
 
@@ -39,8 +41,13 @@ export function remoteUrl(repoDir: string, remote: string): string {
   }
 }
 
-/** Fail early with a clear message outside a repository. */
-export function requireRepo(cwd: string): string {
+/**
+ * Fail early with a clear message outside a repository, and refuse a repository git would
+ * refuse (owned by someone else and not allowed by safe.directory), as git does.
+ */
+export function requireRepo(cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  const trust = repositoryTrust({ cwd, env });
+  if (trust && !trust.trusted) throw new GitsealError('USAGE', dubiousOwnershipMessage(trust));
   try {
     return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || cwd;
   } catch {

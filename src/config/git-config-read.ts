@@ -12,12 +12,18 @@ import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { GitsealError } from '../errors.js';
 import { canonicalKey, parseGitBool, parseGitConfig, type ConfigEntry } from './git-config-syntax.js';
 import { homeDir } from '../util/home.js';
+import { repositoryOwnership, type DiscoveredRepository, type OwnershipVerdict } from './safe-directory.js';
 
 export interface GitConfig {
   /** Every entry in git's order; the last one of a key wins. */
   entries: ConfigEntry[];
-  /** The repository's git dir, if cwd is inside one. */
+  /** The repository's git dir, if cwd is inside one (and, unless `untrusted` is set, trusted). */
   gitDir?: string;
+  /**
+   * cwd is inside a repository git would refuse (dubious ownership, no safe.directory for it):
+   * its configuration was not read, as git does not read it (src/config/safe-directory.ts).
+   */
+  untrusted?: OwnershipVerdict;
   /** Last value of a canonical key (see canonicalKey). */
   get(key: string): ConfigEntry | undefined;
 }
@@ -78,14 +84,22 @@ function readGitFile(file: string): string | undefined {
 
 /** The git dir for `cwd`, as git's setup_git_directory finds it (GIT_DIR, then walking up). */
 export function findGitDir(cwd: string, env: NodeJS.ProcessEnv): string | undefined {
+  return discoverRepository(cwd, env)?.gitDir;
+}
+
+/** The repository for `cwd` with the paths git's ownership check looks at (src/config/safe-directory.ts). */
+export function discoverRepository(cwd: string, env: NodeJS.ProcessEnv): DiscoveredRepository | undefined {
   if (env.GIT_DIR) {
     const p = resolve(cwd, env.GIT_DIR);
     try {
-      if (statSync(p).isFile()) return readGitFile(p);
+      if (statSync(p).isFile()) {
+        const g = readGitFile(p);
+        return g ? { gitDir: g, explicit: true } : undefined;
+      }
     } catch {
       return undefined;
     }
-    return p;
+    return { gitDir: p, explicit: true };
   }
   const ceilings = (env.GIT_CEILING_DIRECTORIES ?? '')
     .split(delimiter)
@@ -96,15 +110,15 @@ export function findGitDir(cwd: string, env: NodeJS.ProcessEnv): string | undefi
     const dotgit = join(dir, '.git');
     try {
       const st = statSync(dotgit, { throwIfNoEntry: false });
-      if (st?.isDirectory() && isGitDir(dotgit)) return dotgit;
+      if (st?.isDirectory() && isGitDir(dotgit)) return { gitDir: dotgit, worktree: dir, explicit: false };
       if (st?.isFile()) {
         const g = readGitFile(dotgit);
-        if (g) return g;
+        if (g) return { gitDir: g, worktree: dir, gitfile: dotgit, explicit: false };
       }
     } catch {
       /* no .git here */
     }
-    if (isGitDir(dir) && existsSync(join(dir, 'config'))) return dir; // bare repository
+    if (isGitDir(dir) && existsSync(join(dir, 'config'))) return { gitDir: dir, explicit: false }; // bare repository
     const parent = dirname(dir);
     if (parent === dir || ceilings.includes(parent)) return undefined;
     dir = parent;
@@ -325,12 +339,32 @@ function addCommandScope(ctx: Ctx): void {
   }
 }
 
+/**
+ * Whether git would use the repository `cwd` is in (ownership and safe.directory, see
+ * src/config/safe-directory.ts); undefined outside a repository.
+ */
+export function repositoryTrust(opts: ReadGitConfigOptions, repo = discoverRepository(opts.cwd, opts.env)): OwnershipVerdict | undefined {
+  if (!repo) return undefined;
+  // Protected configuration (system, global, command line) as git reads it for safe.directory:
+  // outside any repository, so no includeIf "gitdir:"/"onbranch:" applies.
+  return repositoryOwnership(repo, opts.cwd, opts.env, () => {
+    const p: Ctx = { env: opts.env, cwd: opts.cwd, out: [] };
+    readScopes(p);
+    return p.out;
+  });
+}
+
 export function readGitConfig(opts: ReadGitConfigOptions): GitConfig {
-  const ctx: Ctx = { env: opts.env, cwd: opts.cwd, gitDir: findGitDir(opts.cwd, opts.env), out: [] };
+  const repo = discoverRepository(opts.cwd, opts.env);
+  const verdict = repositoryTrust(opts, repo);
+  const untrusted = verdict && !verdict.trusted ? verdict : undefined;
+  // A refused repository is read as no repository at all, which is what git does for commands
+  // that may run outside one: neither its config nor includeIf conditions on it.
+  const ctx: Ctx = { env: opts.env, cwd: opts.cwd, gitDir: untrusted ? undefined : repo?.gitDir, out: [] };
   readScopes(ctx);
   const last = new Map<string, ConfigEntry>();
   for (const e of ctx.out) last.set(e.key, e);
-  return { entries: ctx.out, gitDir: ctx.gitDir, get: (key) => last.get(canonicalKey(key) ?? key) };
+  return { entries: ctx.out, gitDir: ctx.gitDir, untrusted, get: (key) => last.get(canonicalKey(key) ?? key) };
 }
 
 /** Every scope in git's order into ctx.out. */

@@ -12,6 +12,7 @@ import { GitsealError } from '../errors.js';
 import { homeDir } from '../util/home.js';
 import { parseGitBool } from './git-config-syntax.js';
 import { readGitConfig, type GitConfig } from './git-config-read.js';
+import { dubiousOwnershipMessage } from './safe-directory.js';
 import { PUBLIC_GOOD, type GitsealConfig, type TokenProviderName } from './types.js';
 import { parseSigningConfig, selectServices } from '../trust/signing-config.js';
 import { gitsignNotices } from './gitsign-settings.js';
@@ -209,6 +210,11 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
   };
   const c = cfg as unknown as Record<string, unknown>;
   for (const s of SETTINGS) cfg.sources[s.field] = 'default';
+  if (git.untrusted) {
+    const message = dubiousOwnershipMessage(git.untrusted);
+    cfg.untrustedRepository = { path: git.untrusted.path, message };
+    cfg.warnings!.push(`ignoring the repository's configuration: ${message}`);
+  }
 
   for (const s of SETTINGS) {
     const r = lookup(s, git, env);

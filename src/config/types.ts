@@ -65,6 +65,12 @@ export interface GitsealConfig {
    * unusable values of settings it does apply; src/config/notices.ts says where they are shown.
    */
   notices?: Array<{ name: string; message: string; id: string }>;
+  /**
+   * cwd is inside a repository owned by someone else that safe.directory does not allow: its
+   * configuration was ignored, as git ignores it (src/config/safe-directory.ts). Commands that
+   * need the repository refuse it with this message.
+   */
+  untrustedRepository?: { path: string; message: string };
 }
 
 export const PUBLIC_GOOD = {

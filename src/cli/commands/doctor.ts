@@ -54,7 +54,17 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
     }
 
     const cfg = loadConfig({ cwd, env });
-    checks.push(checkConfigWarnings(cfg));
+    if (cfg.untrustedRepository) {
+      // git refuses this repository, so gitseal reads none of its configuration (safe.directory).
+      checks.push({
+        id: 'repository',
+        title: 'repository',
+        status: 'warn',
+        summary: `${cfg.untrustedRepository.message.replace(/; to trust it: .*$/, '')}: its configuration is ignored, as git ignores it`,
+        fix: `git config --global --add safe.directory '${cfg.untrustedRepository.path}'   (only if you trust whoever owns it)`,
+      });
+    }
+    checks.push(checkConfigWarnings({ ...cfg, warnings: (cfg.warnings ?? []).filter((w) => !cfg.untrustedRepository || !w.startsWith('ignoring the repository')) }));
     const gitsignSettings = checkGitsignNotices(cfg);
     if (gitsignSettings) checks.push(gitsignSettings);
     checks.push(checkPolicy(cfg, workTreeTop(cwd, env)));
