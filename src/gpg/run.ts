@@ -7,7 +7,7 @@
  * the terminal), exit 1 — git then aborts and keeps .git/COMMIT_EDITMSG.
  * Signing code (asn1js, Fulcio, Rekor, OIDC) is imported only when signing.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { describeError, GitsealError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { showNoticesOnce } from '../config/notices.js';
@@ -17,6 +17,7 @@ import { parseGpgArgs, type GpgArgs } from './args.js';
 import { openStatus, writeAllSync } from './status.js';
 import { openTerminal, reportFailure, type Terminal } from './tty.js';
 import { openPgpAlgorithms } from './algorithms.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 /** Largest payload we sign or verify: far above any real commit or tag. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
@@ -102,28 +103,16 @@ async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term:
   return 0;
 }
 
-async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo): Promise<number> {
-  const payload =
-    args.dataFile && args.dataFile !== '-' ? await readFileLimited(args.dataFile, 'the signed data file') : await readAllLimited(io.stdin, 'the signed data');
-  const [{ runGpgVerify }, { trustForConfig }, { parseAllowedSigners }] = await Promise.all([
+async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, payload: Buffer): Promise<number> {
+  const [{ runGpgVerify }, { trustForConfig }, { repositoryPolicy }] = await Promise.all([
     import('../verify/gpg-verify.js'),
     import('../trust/load.js'),
-    import('../verify/policy.js'),
+    import('../verify/policy-sources.js'),
   ]);
   // The repository's signer policy for git's own verification (gitseal.allowedSignersFile, matchCommitter).
-  let policy: import('../verify/policy.js').Policy | undefined;
-  if (config.allowedSignersFile) {
-    let text: string;
-    try {
-      text = readFileSync(config.allowedSignersFile, 'utf8');
-    } catch (e) {
-      throw new GitsealError('POLICY', `cannot read the allowed signers file ${config.allowedSignersFile}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
-    }
-    policy = { allowedSigners: parseAllowedSigners(text, config.allowedSignersFile) };
-  }
-  if (config.matchCommitter) policy = { ...policy, matchCommitter: true };
+  const { policy } = repositoryPolicy(config);
   const loaded = trustForConfig(config, io.env);
-  for (const w of loaded.warnings) io.write(2, `gitseal: warning: ${w}\n`);
+  for (const w of loaded.warnings) io.write(2, terminalSafe(`gitseal: warning: ${w}`) + '\n');
   const trust = loaded.root;
   const rekorSearch = config.offline ? undefined : (await import('../rekor/search.js')).createRekorSearch(config.rekorURL);
   return runGpgVerify({
@@ -142,6 +131,36 @@ async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo): Pr
   });
 }
 
+/**
+ * git's --verify call, failing as a verification: a configuration that cannot be used (a
+ * missing or malformed allowed-signers file, a bad regular expression, an unreadable trusted
+ * root, an empty policy value) still answers git with ERRSIG, so `%G?` is E and `git
+ * verify-commit` fails — never the bare exit of a program that printed no status (N), which
+ * git reads as "no signature" — and says why in one line on stderr.
+ */
+async function runVerifyCall(args: GpgArgs, io: GpgRunIo, term: Terminal): Promise<number> {
+  try {
+    // The payload first: git writes it whatever we answer, and a closed pipe is not an answer.
+    const payload =
+      args.dataFile && args.dataFile !== '-' ? await readFileLimited(args.dataFile, 'the signed data file') : await readAllLimited(io.stdin, 'the signed data');
+    const config = loadConfig({ cwd: io.cwd, env: io.env });
+    if (config.logPath) term.tee(config.logPath);
+    for (const w of config.warnings ?? []) {
+      // The ownership warning belongs to this verdict: on stderr, which git shows with it.
+      if (config.untrustedRepository && w.startsWith('ignoring the repository')) io.write(2, terminalSafe(`gitseal: warning: ${w}`) + '\n');
+      else term.say(`gitseal: warning: ${w}`);
+    }
+    return await runVerify(args, config, io, payload);
+  } catch (e) {
+    const { statusLines } = await import('../verify/gpg-verify.js');
+    const message = `signature not verified: ${describeError(e)}`;
+    if (args.statusFd >= 0) for (const l of statusLines({ ok: false, kind: 'error', failedCheck: 'parse', message }, false)) io.write(args.statusFd, l + '\n');
+    reportFailure(term, io, message);
+    if (io.env.GITSEAL_DEBUG && e instanceof Error && !(e instanceof GitsealError) && e.stack) io.write(2, e.stack + '\n');
+    return 1;
+  }
+}
+
 export async function runGpg(argv: string[], ioIn: Partial<GpgRunIo> = {}): Promise<number> {
   const io: GpgRunIo = { ...defaultIo(), ...ioIn };
   const term = openTerminal({ ttyPath: io.ttyPath, writeStderr: (s) => io.write(2, s) });
@@ -153,14 +172,12 @@ export async function runGpg(argv: string[], ioIn: Partial<GpgRunIo> = {}): Prom
       return 0;
     }
     if (args.mode === 'none') throw new GitsealError('USAGE', 'expected --sign/-s or --verify (git calls: -bsau KEY, --verify FILE -)');
+    if (args.mode === 'verify') return await runVerifyCall(args, io, term);
     const config = loadConfig({ cwd: io.cwd, env: io.env });
     if (config.logPath) term.tee(config.logPath);
     for (const w of config.warnings ?? []) term.say(`gitseal: warning: ${w}`);
-    if (args.mode === 'sign') {
-      showNoticesOnce(config, io.env, (l) => term.say(l));
-      return await runSign(args, config, io, term);
-    }
-    return await runVerify(args, config, io);
+    showNoticesOnce(config, io.env, (l) => term.say(l));
+    return await runSign(args, config, io, term);
   } catch (e) {
     reportFailure(term, io, describeError(e));
     if (io.env.GITSEAL_DEBUG && e instanceof Error && !(e instanceof GitsealError) && e.stack) io.write(2, e.stack + '\n');
