@@ -21,7 +21,7 @@
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { agentSignPayload, AgentRefusedError, checkSocketSafe } from './agent/client.js';
-import { agentIdentity, ambientToken, logSafe, trustEnvFrom } from './agent/identity.js';
+import { agentIdentity, ambientToken, explicitTokenSource, logSafe, trustEnvFrom } from './agent/identity.js';
 import { agentSocketPath } from './agent/paths.js';
 import { MAX_PAYLOAD, TRUST_ENV_NAMES, type PayloadSignResult } from './agent/protocol.js';
 import { loadConfig } from './config/load.js';
@@ -80,6 +80,10 @@ export async function runFastSign(argv: string[], ioIn: Partial<FastSignIo> = {}
     if (args.mode !== 'sign' || args.payloadFile) return undefined;
     config = loadConfig({ cwd: io.cwd, env: io.env });
     if (config.rekorVersion === 2 && !config.timestampServerURL) return undefined;
+    // An explicit token this process cannot read by itself (a CI request, a token file) must
+    // decide the identity: the full path fetches it and sends it. SIGSTORE_ID_TOKEN is sent below.
+    const explicit = explicitTokenSource(config, io.env);
+    if (explicit !== undefined && ambientToken(config, io.env) === undefined) return undefined;
     socket = readySocket(config, io.env);
   } catch {
     return undefined; // the full path reports it, in its words

@@ -35,9 +35,20 @@ export interface StoreDeps {
 interface Entry {
   identity: IdentityKey;
   credential?: Credential;
+  /** Whose token `credential` was obtained with (principalOf). */
+  principal?: string;
   token?: IdentityToken;
   inflight?: Promise<Credential>;
+  inflightPrincipal?: string;
   signatures: number;
+}
+
+/**
+ * Who a token speaks for: issuer, subject and e-mail claim — what Fulcio puts in the certificate.
+ * Two tokens with the same principal get certificates for the same identity.
+ */
+export function principalOf(t: IdentityToken): string {
+  return JSON.stringify([t.issuer, t.subject, t.email ?? '']);
 }
 
 /** Thrown when the agent has neither a usable certificate nor a usable token for an identity. */
@@ -67,6 +78,11 @@ export class CredentialStore {
    * A valid credential for `identity`: the cached one, the one being fetched right now, or a new
    * one obtained with `rawToken` (if given) or the remembered token. Throws NeedTokenError when
    * none of these exist.
+   *
+   * A token the client sends is an explicit choice of identity (SIGSTORE_ID_TOKEN, a CI token, a
+   * fresh login): the credential used is then always one obtained with a token of the same
+   * principal. A credential held for someone else is never substituted, and a token that cannot
+   * be used is an error, never a reason to fall back to the remembered one.
    */
   async get(identity: IdentityKey, config: AgentConfig, rawToken?: string, trust?: ObtainInput['trust']): Promise<Credential> {
     const key = identityKeyString(identity);
@@ -75,24 +91,35 @@ export class CredentialStore {
       e = { identity, signatures: 0 };
       this.entries.set(key, e);
     }
-    if (this.usable(e.credential)) return e.credential;
-    e.credential = undefined;
-    if (e.inflight) return e.inflight;
+    const sent = rawToken !== undefined ? this.deps.parseToken(rawToken) : undefined;
+    const want = sent ? principalOf(sent) : undefined;
+    if (this.usable(e.credential) && (want === undefined || e.principal === want)) return e.credential;
+    if (e.inflight && (want === undefined || e.inflightPrincipal === want)) return e.inflight;
 
     let token: IdentityToken | undefined;
-    if (rawToken !== undefined) token = this.deps.parseToken(rawToken);
-    if (!this.tokenUsable(token)) token = this.tokenUsable(e.token) ? e.token : undefined;
+    if (sent) {
+      if (!this.tokenUsable(sent)) {
+        throw new GitsealError('BAD_TOKEN', 'the identity token the client sent has expired (or expires within seconds); the agent does not sign with another identity instead');
+      }
+      token = sent;
+    } else {
+      if (!this.usable(e.credential)) e.credential = undefined;
+      token = this.tokenUsable(e.token) ? e.token : undefined;
+    }
     if (!token) {
       e.token = undefined;
       throw new NeedTokenError();
     }
     const entry = e;
     const used = token;
-    const p = (async () => {
+    const principal = principalOf(used);
+    const self: { p?: Promise<Credential> } = {};
+    const p = (self.p = (async () => {
       try {
         const c = await this.deps.obtain({ config, token: used, trust });
         if (!this.usable(c)) throw new GitsealError('FULCIO', 'Fulcio returned a certificate that is already (nearly) expired');
         entry.credential = c;
+        entry.principal = principal;
         entry.token = used;
         return c;
       } catch (err) {
@@ -100,10 +127,15 @@ export class CredentialStore {
         if (entry.token === used) entry.token = undefined;
         throw err;
       } finally {
-        entry.inflight = undefined;
+        // Another request may have started its own (another principal) meanwhile: leave it.
+        if (entry.inflight === self.p) {
+          entry.inflight = undefined;
+          entry.inflightPrincipal = undefined;
+        }
       }
-    })();
+    })());
     e.inflight = p;
+    e.inflightPrincipal = principal;
     return p;
   }
 

@@ -15,7 +15,7 @@ import type { FetchLike } from '../util/http.js';
 import { obtainCredential } from './credential.js';
 import { localSigner } from './local-signer.js';
 import { AgentRefusedError, AgentUnavailableError, agentSign, agentSocketChecked, ensureAgent } from '../agent/client.js';
-import { agentIdentity, ambientToken, logSafe } from '../agent/identity.js';
+import { agentIdentity, ambientToken, explicitTokenSource, logSafe } from '../agent/identity.js';
 import type { AttributeSigner, IdentityToken } from './types.js';
 
 export interface AgentSignerOptions {
@@ -72,7 +72,11 @@ export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
         return unavailable(e);
       }
       let started = false;
-      let token = ambientToken(o.config, o.env);
+      // An explicit token source (SIGSTORE_ID_TOKEN, CI, a token file) decides the identity: its
+      // token goes with the first request, so the agent signs as that identity or not at all.
+      const explicit = explicitTokenSource(o.config, o.env);
+      let token = explicit === undefined ? undefined : explicit === 'env' || explicit === 'gitlab' ? ambientToken(o.config, o.env) : undefined;
+      if (explicit !== undefined && token === undefined) token = (await getToken()).raw;
       for (let attempt = 0; attempt < 2; ) {
         try {
           const r = await agentSign(socket, { identity, config, signedAttrs, repo: logSafe(o.repo), token });
