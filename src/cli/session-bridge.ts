@@ -2,6 +2,7 @@
 import type { GitsealConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { whoami } from '../oidc/session.js';
+import { tokenCachePlace } from '../oidc/token-cache.js';
 import type { Check } from './doctor-checks.js';
 import { humanDuration } from './output.js';
 
@@ -11,14 +12,31 @@ export async function tokenCheck(cfg: GitsealConfig, env: NodeJS.ProcessEnv): Pr
     return { id: 'login', title, status: 'ok', summary: 'identity token from the environment (SIGSTORE_ID_TOKEN); the token is not shown' };
   }
   try {
-    const s = await whoami(cfg, { env });
+    const place = await tokenCachePlace({ env });
+    if (place.where === 'none') {
+      // No keyring and no private runtime directory: a key beside the cache would protect nothing.
+      return {
+        id: 'login',
+        title,
+        status: 'warn',
+        summary: `logins are not cached: ${place.why}, and gitseal never keeps the token cache key beside the cache; every signature logs in`,
+        fix: 'run a Secret Service (e.g. gnome-keyring) or set XDG_RUNTIME_DIR to a private (0700) directory outside ~/.cache, or sign with SIGSTORE_ID_TOKEN',
+        details: { loggedIn: false, cache: 'none' },
+      };
+    }
+    const damaged: string[] = [];
+    const s = await whoami(cfg, { env, warn: (m) => damaged.push(m) });
+    if (damaged.length) {
+      return { id: 'login', title, status: 'warn', summary: damaged.join('; '), fix: 'gitseal login', details: { loggedIn: false, discarded: damaged } };
+    }
+    const where = place.where === 'keyring' ? place.name : `an encrypted file, key in ${place.keyFile}`;
     if (!s) {
       return {
         id: 'login',
         title,
         status: 'ok',
-        summary: `not logged in to ${cfg.issuer}: the next signature opens a login`,
-        details: { loggedIn: false },
+        summary: `not logged in to ${cfg.issuer}: the next signature opens a login (cached in ${where})`,
+        details: { loggedIn: false, cache: place.where },
       };
     }
     return {

@@ -121,11 +121,13 @@ function envToken(env: NodeJS.ProcessEnv): string | undefined {
 async function fromCache(cfg: GitsealConfig, ctx: TokenContext): Promise<IdentityToken | undefined> {
   if (ctx.noCache) return undefined;
   const { readCachedToken } = await import('./token-cache.js');
+  const warn = (m: string) => ctx.say(`gitseal: warning: ${m}`);
   try {
-    const hit = await readCachedToken(cacheKey(cfg), { env: ctx.env, now: (ctx.now ?? Date.now)() });
+    const hit = await readCachedToken(cacheKey(cfg), { env: ctx.env, now: (ctx.now ?? Date.now)(), warn });
     return hit ? toIdentityToken(hit.raw, 'the token cache') : undefined;
-  } catch {
-    // A broken cache must never stop a signature; the login below replaces it.
+  } catch (e) {
+    // A broken cache must never stop a signature; the login below replaces it — but say so.
+    warn(`the token cache cannot be used (${e instanceof GitsealError ? e.message : 'error'}); logging in again`);
     return undefined;
   }
 }

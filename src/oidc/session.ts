@@ -7,7 +7,7 @@ import { GitsealError } from '../errors.js';
 import { cacheKey, interactive, type TokenContext } from './get-token.js';
 import { parseJwtClaims } from './jwt.js';
 import { hasBrowser, hasControllingTerminal } from './terminal.js';
-import { cacheDir, clearTokenCache, readCachedToken } from './token-cache.js';
+import { cacheDir, clearTokenCache, readCachedToken, tokenCachePlace } from './token-cache.js';
 
 export interface SessionInfo {
   /** The e-mail claim, else the subject: what Fulcio will put in the certificate. */
@@ -28,6 +28,11 @@ export interface LoginOptions {
 
 /** Log in interactively (even when a cached token exists) and cache the new token. */
 export async function login(cfg: GitsealConfig, ctx: TokenContext, opts: LoginOptions = {}): Promise<SessionInfo> {
+  // A login kept nowhere is pointless: say so before asking the person to log in.
+  const place = await tokenCachePlace({ env: ctx.env });
+  if (place.where === 'none') {
+    throw new GitsealError('CONFIG', `a login cannot be kept here: ${place.why}, and the token is never stored beside its key; each signature logs in (or set SIGSTORE_ID_TOKEN)`);
+  }
   if (!(ctx.terminal ?? hasControllingTerminal())) {
     throw new GitsealError('NO_TOKEN', 'login needs a terminal; in CI set SIGSTORE_ID_TOKEN or use the CI provider instead');
   }
@@ -39,9 +44,9 @@ export async function login(cfg: GitsealConfig, ctx: TokenContext, opts: LoginOp
 }
 
 /** The cached identity for this issuer/client, or undefined when not logged in (or the token is about to expire). */
-export async function whoami(cfg: GitsealConfig, ctx: Pick<TokenContext, 'env' | 'now'>): Promise<SessionInfo | undefined> {
+export async function whoami(cfg: GitsealConfig, ctx: Pick<TokenContext, 'env' | 'now'> & { warn?(message: string): void }): Promise<SessionInfo | undefined> {
   const now = (ctx.now ?? Date.now)();
-  const hit = await readCachedToken(cacheKey(cfg), { env: ctx.env, now });
+  const hit = await readCachedToken(cacheKey(cfg), { env: ctx.env, now, warn: ctx.warn });
   if (!hit) return undefined;
   const c = parseJwtClaims(hit.raw, 'the token cache');
   const email = typeof c.email === 'string' ? c.email : undefined;

@@ -7,19 +7,28 @@
  * written to a temp file and renamed so it is never half-written). The file's
  * key is random and lives in the keyring when there is one (a token too large
  * for the keyring, e.g. Windows' 2.5 KB limit, still lands in the file), else
- * in a separate 0600 key file — under $XDG_RUNTIME_DIR (a per-user tmpfs
- * cleared at logout) when set, else next to the cache.
+ * in a 0600 key file under $XDG_RUNTIME_DIR (a per-user tmpfs cleared at logout
+ * and reboot) — never beside what it encrypts. Without a keyring and without a
+ * private runtime directory apart from the cache (containers, cron, su) there is
+ * no safe place for the key, so no token is kept on disk at all and `gitseal
+ * doctor` says so: a key next to the ciphertext would make copying ~/.cache
+ * enough to read the token. (Older gitseal versions did keep it there; such a
+ * key is deleted on sight, and the tokens it encrypted with it.)
+ *
+ * A cached token that cannot be used because the cache is damaged (unreadable
+ * JSON, a failed authentication tag, a key that is gone) is discarded and the
+ * caller is told (`warn`), so a new login never starts without a word.
  *
  * What the key file protects against, honestly: a copied, synced or backed-up
- * cache file, or a grep over the disk, shows no token. It does not protect
+ * cache directory, or a grep over the disk, shows no token. It does not protect
  * against a process running as the same user, which can read both files — no
  * more than the plain files of other tools (gh, gcloud, docker) do. The token
  * itself is short-lived (minutes) and only good for getting a Fulcio certificate.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { GitsealError } from '../errors.js';
 import { checkIdTokenClaims, parseJwtClaims } from './jwt.js';
 import { openKeyring, type SecretStore } from './keyring.js';
@@ -45,6 +54,8 @@ export interface CacheOptions {
   now: number;
   /** Injected by tests and by callers that already opened it; default: openKeyring(env). */
   keyring?: SecretStore | null;
+  /** Told (one line) when a damaged cached login, or a key kept beside the cache, is discarded. */
+  warn?(message: string): void;
 }
 
 export function cacheDir(env: NodeJS.ProcessEnv): string {
@@ -55,8 +66,63 @@ export function cacheDir(env: NodeJS.ProcessEnv): string {
   return join(home, '.cache', 'gitseal');
 }
 
-export function keyFilePath(env: NodeJS.ProcessEnv): string {
-  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'gitseal', 'cache.key') : join(cacheDir(env), 'cache.key');
+/** Where older gitseal versions kept the file key when there was no $XDG_RUNTIME_DIR: beside the ciphertext. */
+function legacyKeyFile(env: NodeJS.ProcessEnv): string {
+  return join(cacheDir(env), 'cache.key');
+}
+
+function inside(child: string, parent: string): boolean {
+  const r = relative(parent, child);
+  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+}
+
+/**
+ * Where the file key may live: a file in a private $XDG_RUNTIME_DIR (absolute, a directory we
+ * own with no group or other permissions, or one we may create so), outside the cache
+ * directory and not containing it. Else `none` says why there is no safe place.
+ */
+export function keyFilePlace(env: NodeJS.ProcessEnv): { file: string } | { none: string } {
+  const run = env.XDG_RUNTIME_DIR;
+  if (!run) return { none: 'no OS keyring answers and $XDG_RUNTIME_DIR is not set' };
+  if (!isAbsolute(run)) return { none: `$XDG_RUNTIME_DIR (${run}) is not an absolute path` };
+  // The whole user cache (~/.cache, $XDG_CACHE_HOME) is what gets copied, synced and backed up.
+  const cache = dirname(resolve(cacheDir(env)));
+  if (inside(resolve(run), cache) || inside(cache, resolve(run))) {
+    return { none: `$XDG_RUNTIME_DIR (${run}) and the cache directory (${cache}) overlap, so the key would sit with what it encrypts` };
+  }
+  const st = lstatSync(run, { throwIfNoEntry: false });
+  if (st) {
+    const me = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+    if (!st.isDirectory()) return { none: `$XDG_RUNTIME_DIR (${run}) is not a directory` };
+    if (me !== undefined && st.uid !== me) return { none: `$XDG_RUNTIME_DIR (${run}) is owned by uid ${st.uid}, not by you` };
+    if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) return { none: `$XDG_RUNTIME_DIR (${run}) is readable by others (mode ${(st.mode & 0o777).toString(8)}; it must be 0700)` };
+  }
+  return { file: join(run, 'gitseal', 'cache.key') };
+}
+
+/** The key file's path when there is a safe place for it (see keyFilePlace); undefined otherwise. */
+export function keyFilePath(env: NodeJS.ProcessEnv): string | undefined {
+  const p = keyFilePlace(env);
+  return 'file' in p ? p.file : undefined;
+}
+
+/**
+ * Where a login would be kept: the keyring, an encrypted file whose key is in a private runtime
+ * directory, or nowhere (and why) — for `gitseal doctor` and `gitseal login`.
+ */
+export async function tokenCachePlace(o: Pick<CacheOptions, 'env' | 'keyring'>): Promise<{ where: 'keyring'; name: string } | { where: 'file'; keyFile: string } | { where: 'none'; why: string }> {
+  const keyring = await keyringOf({ ...o, now: 0 });
+  if (keyring) return { where: 'keyring', name: keyring.name };
+  const p = keyFilePlace(o.env);
+  return 'file' in p ? { where: 'file', keyFile: p.file } : { where: 'none', why: p.none };
+}
+
+/** A key an older gitseal left beside the ciphertext defeats the encryption: delete it, and say so. */
+function dropLegacyKey(o: Pick<CacheOptions, 'env' | 'warn'>): void {
+  const legacy = legacyKeyFile(o.env);
+  if (!existsSync(legacy) || legacy === keyFilePath(o.env)) return;
+  rmSync(legacy, { force: true });
+  o.warn?.(`removed ${legacy}: an older gitseal kept the token cache key beside the cache it encrypts; log in again if asked`);
 }
 
 export function cacheSlot(k: CacheKey): string {
@@ -76,6 +142,7 @@ async function keyringOf(o: CacheOptions): Promise<SecretStore | undefined> {
 export async function readCachedToken(k: CacheKey, o: CacheOptions): Promise<CachedToken | undefined> {
   const slot = cacheSlot(k);
   const keyring = await keyringOf(o);
+  dropLegacyKey(o);
   let stored: string | undefined;
   let storedIn: CachedToken['storedIn'] = 'keyring';
   if (keyring) {
@@ -87,12 +154,22 @@ export async function readCachedToken(k: CacheKey, o: CacheOptions): Promise<Cac
   }
   if (stored === undefined) {
     storedIn = 'file';
-    stored = readEncrypted(o.env, slot, keyring);
+    const r = readEncrypted(o.env, slot, keyring);
+    if ('damaged' in r) {
+      removeSlot(o.env, slot, keyring);
+      o.warn?.(`the cached login ${tokenFile(o.env, slot)} ${r.damaged}; it was discarded`);
+      return undefined;
+    }
+    stored = r.plain;
   }
   if (stored === undefined) return undefined;
   const entry = parseEntry(stored);
+  if (!entry) {
+    removeSlot(o.env, slot, keyring);
+    o.warn?.(`the cached login (${storedIn === 'file' ? tokenFile(o.env, slot) : `${keyring?.name ?? 'keyring'} entry ${TOKEN_PREFIX + slot}`}) is damaged; it was discarded`);
+    return undefined;
+  }
   if (
-    !entry ||
     entry.issuer !== k.issuer ||
     entry.clientID !== k.clientID ||
     (entry.connectorID ?? '') !== (k.connectorID ?? '') ||
@@ -108,6 +185,7 @@ export async function readCachedToken(k: CacheKey, o: CacheOptions): Promise<Cac
 export async function storeToken(k: CacheKey, raw: string, o: CacheOptions): Promise<'keyring' | 'file'> {
   const slot = cacheSlot(k);
   const keyring = await keyringOf(o);
+  dropLegacyKey(o);
   const entry = JSON.stringify({ v: 1, issuer: k.issuer, clientID: k.clientID, connectorID: k.connectorID, raw });
   if (keyring) {
     try {
@@ -144,7 +222,7 @@ export async function clearTokenCache(o: Omit<CacheOptions, 'now'>): Promise<num
       removed++;
     }
   }
-  for (const f of new Set([keyFilePath(o.env), join(dir, 'cache.key')])) {
+  for (const f of new Set([keyFilePath(o.env), legacyKeyFile(o.env)].filter((x): x is string => x !== undefined))) {
     try {
       rmSync(f);
       removed++;
@@ -214,23 +292,38 @@ function writeEncrypted(env: NodeJS.ProcessEnv, slot: string, plain: string, key
   writeAtomic(tokenFile(env, slot), body);
 }
 
-function readEncrypted(env: NodeJS.ProcessEnv, slot: string, keyring: SecretStore | undefined): string | undefined {
+/** The decrypted entry of a slot; `plain: undefined` when there is none; `damaged` says why one could not be used. */
+function readEncrypted(env: NodeJS.ProcessEnv, slot: string, keyring: SecretStore | undefined): { plain: string | undefined } | { damaged: string } {
+  let text: string;
+  try {
+    text = readFileSync(tokenFile(env, slot), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { plain: undefined };
+    return { damaged: `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
   let body: { v?: number; iv?: string; tag?: string; data?: string };
   try {
-    body = JSON.parse(readFileSync(tokenFile(env, slot), 'utf8'));
+    body = JSON.parse(text);
   } catch {
-    return undefined;
+    return { damaged: 'is damaged (not JSON)' };
+  }
+  if (!body || typeof body !== 'object' || body.v !== 1 || typeof body.iv !== 'string' || typeof body.tag !== 'string' || typeof body.data !== 'string') {
+    return { damaged: 'is damaged (not a gitseal token cache file)' };
   }
   const key = fileKey(env, keyring, false);
-  if (!key || body.v !== 1 || !body.iv || !body.tag || !body.data) return undefined;
+  if (!key) {
+    if (keyring) return { damaged: `cannot be decrypted: its key is gone from the ${keyring.name}` };
+    const place = keyFilePlace(env);
+    return { damaged: 'file' in place ? `cannot be decrypted: its key ${place.file} is gone (the runtime directory is cleared at logout and reboot)` : `cannot be decrypted: ${place.none}` };
+  }
   try {
     const d = createDecipheriv('aes-256-gcm', key, Buffer.from(body.iv, 'base64'));
     d.setAAD(aad(slot));
     d.setAuthTag(Buffer.from(body.tag, 'base64'));
-    return Buffer.concat([d.update(Buffer.from(body.data, 'base64')), d.final()]).toString('utf8');
+    return { plain: Buffer.concat([d.update(Buffer.from(body.data, 'base64')), d.final()]).toString('utf8') };
   } catch {
-    // Wrong key (it was removed or replaced) or a damaged file: a cache miss.
-    return undefined;
+    // AES-GCM authentication failed: the file was changed, moved into another slot, or encrypted with another key.
+    return { damaged: 'is damaged (it does not decrypt with the cache key)' };
   }
 }
 
@@ -249,7 +342,12 @@ function fileKey(env: NodeJS.ProcessEnv, keyring: SecretStore | undefined, creat
       // fall through to the key file
     }
   }
-  const file = keyFilePath(env);
+  const place = keyFilePlace(env);
+  if (!('file' in place)) {
+    if (!create) return undefined;
+    throw new GitsealError('CONFIG', `there is no safe place for the token cache key (${place.none}), so logins are not kept on disk`);
+  }
+  const file = place.file;
   const read = (): Buffer | undefined => {
     try {
       const k = readFileSync(file);

@@ -32,15 +32,21 @@ describe('token cache (encrypted file, no keyring)', () => {
     expect(JSON.parse(file)).toMatchObject({ v: 1, alg: 'A256GCM' });
   });
 
-  it('uses XDG_CACHE_HOME, else ~/.cache, and keeps the key beside the cache without XDG_RUNTIME_DIR', async () => {
+  it('uses XDG_CACHE_HOME, else ~/.cache; without XDG_RUNTIME_DIR (and no keyring) it keeps nothing on disk', async () => {
     const env = isolatedEnv();
     delete env.XDG_CACHE_HOME;
-    delete env.XDG_RUNTIME_DIR;
-    await storeToken(key, await token(300), { env, now: Date.now() });
+    const raw = await token(300);
+    expect(await storeToken(key, raw, { env, now: Date.now() })).toBe('file');
     const dir = join(env.HOME!, '.cache', 'gitseal');
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    expect(statSync(join(dir, 'cache.key')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(dir, 'cache.key')).size).toBe(32);
+    expect(readdirSync(dir)).toEqual([`id-token-${cacheSlot(key)}.enc`]);
+    // the key is in the runtime directory, never beside the ciphertext
+    expect(statSync(join(env.XDG_RUNTIME_DIR!, 'gitseal', 'cache.key')).mode & 0o777).toBe(0o600);
+
+    const noRuntime = isolatedEnv();
+    delete noRuntime.XDG_RUNTIME_DIR;
+    await expect(storeToken(key, raw, { env: noRuntime, now: Date.now() })).rejects.toThrow(/no safe place for the token cache key.*XDG_RUNTIME_DIR is not set/);
+    expect(readdirSync(noRuntime.HOME!)).toEqual([]);
   });
 
   it('never hands out a token within the expiry margin, and drops it', async () => {

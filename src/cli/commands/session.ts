@@ -48,7 +48,7 @@ function describe(s: WhoamiJson): string {
 
 export class Login extends GitsealCommand {
   static override summary = 'Log in to the OpenID issuer now and cache the identity token';
-  static override description = `Opens your browser (or, without one, shows a device code to enter on another device) to log in to the configured issuer (gitseal.issuer; default the Sigstore public-good Dex). The identity token is cached until shortly before it expires (OS keyring, else an encrypted file in ~/.cache/gitseal), so the next signatures need no login. The token itself is never printed.
+  static override description = `Opens your browser (or, without one, shows a device code to enter on another device) to log in to the configured issuer (gitseal.issuer; default the Sigstore public-good Dex). The identity token is cached until shortly before it expires (OS keyring, else an encrypted file in ~/.cache/gitseal whose key is kept apart in $XDG_RUNTIME_DIR; with neither, nothing is cached and login says so), so the next signatures need no login. The token itself is never printed.
 
 You do not need to run this first: signing logs in when it has to.`;
   static override examples = [
@@ -100,12 +100,13 @@ export class Whoami extends GitsealCommand {
   async run(): Promise<WhoamiJson> {
     await this.parse(Whoami);
     const cfg = loadConfig({ cwd: this.cwd, env: this.env });
-    const j = sessionJson(await whoami(cfg, { env: this.env }), cfg.issuer, cfg.clientID);
+    // A damaged cache is discarded with a word, not mistaken for "never logged in".
+    const j = sessionJson(await whoami(cfg, { env: this.env, warn: (m) => this.note(terminalSafe(`gitseal: warning: ${m}`)) }), cfg.issuer, cfg.clientID);
     if (!j.loggedIn) {
       this.exitStatus = 1;
       this.say(`not logged in to ${cfg.issuer} ${out.dim('(run "gitseal login", or just sign: it logs in when needed)')}`);
     } else {
-      this.say(`${out.bold(j.identity ?? '?')}`);
+      this.say(`${out.bold(terminalSafe(j.identity ?? '?'))}`);
       this.say(describe(j));
     }
     return j;
