@@ -26,7 +26,7 @@
  * itself is short-lived (minutes) and only good for getting a Fulcio certificate.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { GitsealError } from '../errors.js';
@@ -90,7 +90,7 @@ export function keyFilePlace(env: NodeJS.ProcessEnv): { file: string } | { none:
   if (inside(resolve(run), cache) || inside(cache, resolve(run))) {
     return { none: `$XDG_RUNTIME_DIR (${run}) and the cache directory (${cache}) overlap, so the key would sit with what it encrypts` };
   }
-  const st = lstatSync(run, { throwIfNoEntry: false });
+  const st = statSync(run, { throwIfNoEntry: false }); // what it points to is what must be private
   if (st) {
     const me = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
     if (!st.isDirectory()) return { none: `$XDG_RUNTIME_DIR (${run}) is not a directory` };

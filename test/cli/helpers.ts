@@ -4,7 +4,7 @@
  * GITSEAL_/GITSIGN_/SIGSTORE_ variables from the caller.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -47,7 +47,11 @@ export class Sandbox {
     this.dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
     this.home = join(this.dir, 'home');
     spawnSync('mkdir', ['-p', this.home]);
-    this.env = cleanEnv(this.home);
+    // A private runtime directory, as a desktop session has (/run/user/UID): where the token
+    // cache key may live apart from ~/.cache (no keyring here).
+    const run = join(this.dir, 'run');
+    mkdirSync(run, { mode: 0o700 });
+    this.env = cleanEnv(this.home, { XDG_RUNTIME_DIR: run });
   }
 
   gitseal(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Run {

@@ -150,7 +150,7 @@ describe('verified-signature cache', () => {
     await verifyRangeAll({ repoDir: repo, objects, trust, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: trust.digest }) });
     const otherTrust = await verifyRangeAll({ repoDir: repo, objects, trust: { ...trust, digest: '0'.repeat(64) }, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: '0'.repeat(64) }) });
     expect(otherTrust.summary.cached).toBe(0);
-    const policy = { certificateIdentity: offline[0].signer_identity };
+    const policy = { certificateIdentity: offline[0].signer_identity, certificateOidcIssuer: offline[0].oidc_issuer };
     expect(policyDigest(policy)).not.toBe(policyDigest(undefined));
     const pol = await verifyRangeAll({ repoDir: repo, objects, trust, policy, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: trust.digest, policy }) });
     expect(pol.summary.cached).toBe(0);
