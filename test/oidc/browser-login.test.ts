@@ -83,12 +83,14 @@ describe.skipIf(!haveChromium)('browser login in real Chromium', () => {
     expect(await whoami({ ...cfg, clientID: 'other' }, { env })).toBeUndefined();
     expect(await whoami({ ...cfg, connectorID: 'https://github.com/login/oauth' }, { env })).toBeUndefined();
 
-    // Without the key the file is worthless: a cache miss, not a crash.
+    // Without the key the file is worthless: a cache miss, not a crash — discarded, and said so.
     rmSync(keyFile);
-    expect(await whoami(cfg, { env })).toBeUndefined();
-
-    expect(await logout({ env })).toBeGreaterThanOrEqual(1);
+    const warned: string[] = [];
+    expect(await whoami(cfg, { env, warn: (m) => warned.push(m) })).toBeUndefined();
+    expect(warned).toEqual([expect.stringMatching(/cannot be decrypted: its key .*cache\.key is gone.*; it was discarded$/)]);
     expect(readdirSync(cacheDir).filter((f) => f.endsWith('.enc'))).toHaveLength(0);
+
+    expect(await logout({ env })).toBeGreaterThanOrEqual(0);
   });
 
   it('login() forces a new login, logout() forgets it', async () => {

@@ -229,7 +229,7 @@ describe('npm package', () => {
     // the library entry point of the installed package; isomorphic-git is not installed with it
     const lib = join(pkgDir, 'dist', 'lib.js');
     const script = `const m = await import(${JSON.stringify(lib)});
-      const r = await m.verifyCommit({ dir: ${JSON.stringify(repo)}, policy: { certificateIdentity: 'packer@example.test' } });
+      const r = await m.verifyCommit({ dir: ${JSON.stringify(repo)}, policy: { certificateIdentity: 'packer@example.test', certificateOidcIssuer: ${JSON.stringify(sigstore.issuer)} } });
       const iso = await m.onVerify({ fs: await import('node:fs'), dir: ${JSON.stringify(repo)} })('HEAD').then(() => 'resolved', (e) => e.code + ': ' + e.message);
       console.log(JSON.stringify({ exports: Object.keys(m).sort(), ok: r.ok, identity: r.identity, iso }));`;
     const l = run(process.execPath, ['--input-type=module', '-e', script], { cwd: repo, env });

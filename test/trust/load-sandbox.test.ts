@@ -149,6 +149,8 @@ describe('the built gitseal --verify (what git runs) honours the same files', ()
     const r = gitsealVerify({ ...allThree(), SIGSTORE_REKOR_PUBLIC_KEY: join(files, 'nope.pub') });
     expect(r.status).not.toBe(0);
     expect(r.stdout).not.toMatch(/GOODSIG/);
-    expect(r.stderr).toContain(`gitseal: cannot read the Rekor keys file ${join(files, 'nope.pub')} (SIGSTORE_REKOR_PUBLIC_KEY): no such file\n`);
+    // git gets ERRSIG (%G? E), and the one line says why
+    expect('\n' + r.stdout).toMatch(/\n\[GNUPG:\] ERRSIG /);
+    expect(r.stderr).toContain(`gitseal: signature not verified: cannot read the Rekor keys file ${join(files, 'nope.pub')} (SIGSTORE_REKOR_PUBLIC_KEY): no such file\n`);
   });
 });
