@@ -14,7 +14,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintIdToken } from '../../src/sandbox/oidc/index.js';
+import { mintIdToken } from '../../packages/sandbox/src/oidc/index.js';
 import { cacheDir, cacheSlot, readCachedToken, storeToken } from '../../src/oidc/token-cache.js';
 import { ensureBuilt, isolatedEnv, removeSnapshot, runGitseal, tempDir } from './helpers.js';
 
