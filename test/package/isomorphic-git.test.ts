@@ -72,7 +72,7 @@ describe('isomorphic-git commits and tags signed through onSign', () => {
     const verify = lib.onVerify({ fs, dir, env, policy: { certificateIdentity: EMAIL, certificateOidcIssuer: sigstore.issuer } });
     const viaIso = await verify(signed);
     expect(viaIso).toMatchObject({ ok: true, kind: 'good', oid: signed, type: 'commit', identity: EMAIL, issuer: sigstore.issuer, policyMatched: true });
-    const viaGit = await lib.verifyCommit({ dir, rev: signed, env, policy: { certificateIdentity: EMAIL } });
+    const viaGit = await lib.verifyCommit({ dir, rev: signed, env, policy: { certificateIdentity: EMAIL, certificateOidcIssuer: sigstore.issuer } });
     expect(viaGit).toMatchObject({ ok: true, oid: signed });
     expect(viaIso.fingerprint).toBe(viaGit.fingerprint);
     expect(viaIso.logIndex).toBe(viaGit.logIndex);
@@ -100,7 +100,7 @@ describe('isomorphic-git commits and tags signed through onSign', () => {
     const g = gitVerify('tag', 'v1.0.0');
     expect(g.status, g.stderr).toBe(0);
     expect(g.stderr).toContain('[GNUPG:] TRUST_FULLY');
-    const r = await lib.onVerify({ fs, dir, env, policy: { certificateIdentity: EMAIL } })('v1.0.0');
+    const r = await lib.onVerify({ fs, dir, env, policy: { certificateIdentity: EMAIL, certificateOidcIssuer: sigstore.issuer } })('v1.0.0');
     expect(r).toMatchObject({ ok: true, type: 'tag', identity: EMAIL, oid: await git.resolveRef({ fs, dir, ref: 'refs/tags/v1.0.0' }) });
   });
 
@@ -152,7 +152,7 @@ describe('onVerify and git agree on objects that must not verify', () => {
     expect(gitVerify('commit', plain).status).not.toBe(0);
     await expect(lib.onVerify({ fs, dir, env })('refs/heads/nope')).rejects.toMatchObject({ code: 'USAGE' });
     await expect(lib.onVerify({ fs, dir, env })('0'.repeat(40))).rejects.toMatchObject({ code: 'USAGE' });
-    const other = await lib.onVerify({ fs, dir, env, policy: { certificateIdentity: 'else@example.test' } })(signed);
+    const other = await lib.onVerify({ fs, dir, env, policy: { certificateIdentity: 'else@example.test', certificateOidcIssuer: sigstore.issuer } })(signed);
     expect(other).toMatchObject({ ok: false, kind: 'good', policyMatched: false });
   });
 
@@ -182,7 +182,7 @@ describe('without a git binary', () => {
       await git.add({ fs, dir, filepath: 'f' });
       const oid = await git.commit({ fs, dir, message: 'no git here\\n', author: { name: 'N', email: 'nogit@example.test' },
         signingKey: 'gitseal', onSign: lib.onSign({ cwd: dir, token: process.env.TOKEN }) });
-      const r = await lib.onVerify({ fs, dir, policy: { certificateIdentity: 'nogit@example.test' } })(oid);
+      const r = await lib.onVerify({ fs, dir, policy: { certificateIdentity: 'nogit@example.test', certificateOidcIssuer: ${JSON.stringify(sigstore.issuer)} } })(oid);
       console.log(JSON.stringify({ oid, ok: r.ok, identity: r.identity }));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       cwd: sb.dir,
