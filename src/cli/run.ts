@@ -8,7 +8,7 @@
  * exit 2 for usage errors, 1 otherwise; stack traces only for bugs with
  * GITSEAL_DEBUG=1.
  */
-import type { Command, Config } from '@oclif/core';
+import type { Command, Config, Interfaces } from '@oclif/core';
 import { GitsealError, describeError } from '../errors.js';
 import { CATALOG } from './catalog.js';
 import { overview } from './help.js';
@@ -16,6 +16,7 @@ import { colourEnabled, err as errPaint, out as outPaint, printJson } from './ou
 import { gitsealVersion, packageRoot } from './root.js';
 import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
+import { embeddedPackageJson, embeddedRoot, isEmbedded } from '../sea/embedded.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -75,6 +76,9 @@ function loadConfig(): Promise<Config> {
   configPromise ??= (async () => {
     await loadCommands();
     const { Config } = await import('@oclif/core');
+    // The single-file executable has no package on disk: oclif gets the embedded package.json,
+    // and src/sea/launcher.ts serves the command target under embeddedRoot().
+    if (isEmbedded()) return Config.load({ root: embeddedRoot(), pjson: embeddedPackageJson() as Interfaces.PJSON });
     return Config.load({ root: packageRoot() });
   })();
   return configPromise;

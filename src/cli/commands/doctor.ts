@@ -4,8 +4,11 @@ import { loadConfig } from '../../config/load.js';
 import { configGetEffective, gitVersion } from '../../git/config-write.js';
 import { describeError } from '../../errors.js';
 import { GitsealCommand } from '../base.js';
-import { checkAutoSign, checkConfigWarnings, checkProgram, checkTrust, probe, type Check } from '../doctor-checks.js';
+import { checkAutoSign, checkConfigWarnings, checkProgram, checkTokenStore, checkTrust, probe, type Check } from '../doctor-checks.js';
 import { checkGitsignNotices, checkPolicy, workTreeTop } from '../doctor-policy.js';
+import { probeKeyring } from '../../oidc/keyring.js';
+import { cacheDir } from '../../oidc/token-cache.js';
+import { isEmbedded } from '../../sea/embedded.js';
 import { humanDuration, out, withSpinner } from '../output.js';
 import { gitsealProgram, gitsealVersion } from '../root.js';
 import { tokenCheck } from '../session-bridge.js';
@@ -68,6 +71,7 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
     checks.push(checkTrust(trust, trustError, cfg, now));
 
     checks.push(await tokenCheck(cfg, env));
+    checks.push(checkTokenStore(await probeKeyring(env), cacheDir(env), isEmbedded()));
 
     try {
       const a = await agentStatus({ env });
