@@ -165,7 +165,7 @@ describe('signing through the agent with git and the sandbox', () => {
     await agentStop({ env: baseEnv });
     const email = 'cache@example.com';
     const repo = newRepo('cached', email);
-    const env = { ...baseEnv, GITSEAL_KEYRING: 'off' };
+    const env: NodeJS.ProcessEnv = { ...baseEnv, GITSEAL_KEYRING: 'off' };
     // What "gitseal login" leaves behind: the token in the encrypted file cache (src/oidc).
     await storeToken({ issuer: env.GITSEAL_OIDC_ISSUER!, clientID: env.GITSEAL_OIDC_CLIENT_ID!, connectorID: undefined }, token(email), { env, now: Date.now(), keyring: null });
     const before = stats();
