@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeTle } from '../../src/rekor/tle.js';
 import { cmsPieces, gpgsmVerify, makeGpgsmHome, messageDigestMatches, opensslVerify, pemToDer, sigstoreVerify, splitCommit, splitTag } from './sign-helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const execFileP = promisify(execFile);
 export const GITSEAL = resolve(__dirname, '..', '..', 'bin', 'gitseal');
@@ -82,7 +83,7 @@ export function signingSuite(name: string, start: (dir: string) => Promise<Provi
     sigstoreVerify(der, p.trustedRootPath, { identity: p.identity, issuer: p.issuer });
   }
 
-  describe(`git signing through gitseal (${name})`, () => {
+  needs('openssl', 'gpgsm').describe(`git signing through gitseal (${name})`, () => {
     beforeAll(async () => {
       if (!existsSync(resolve(__dirname, '..', '..', 'dist', 'main.js'))) throw new Error('run `npm run build` first: bin/gitseal needs dist/main.js');
       root = realpathSync(mkdtempSync(join(tmpdir(), 'gitseal-e2e-sign-')));

@@ -11,6 +11,7 @@ import { openCa } from '../../packages/sandbox/src/fulcio/ca.js';
 import { identityFromClaims, sanExtension } from '../../packages/sandbox/src/fulcio/leaf-profile.js';
 import { asn1Null, buildCertificate, randomSerial } from '../../packages/sandbox/src/fulcio/x509-build.js';
 import { openssl, tempDirsRemovedAfterAll, writePems, x509Text } from './fulcio-helpers.js';
+import { needs } from '../helpers/tools.js';
 
 /** sigstore-js's parser takes a Buffer over a plain ArrayBuffer: a copy. */
 const parseCert = (der: Uint8Array): X509Certificate => X509Certificate.parse(Buffer.from(der));
@@ -37,7 +38,7 @@ function ctAuthority(logID: Buffer, spki: Buffer) {
   };
 }
 
-describe('sandbox CT log', () => {
+needs('openssl').describe('sandbox CT log', () => {
   it('keeps one P-256 key in DIR/ct (0600 in 0700) and its log ID is sha256(DER SPKI)', () => {
     const dir = newDir();
     const a = openCtLog({ dir });

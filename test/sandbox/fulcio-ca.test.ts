@@ -7,6 +7,7 @@ import { openCtLog } from '../../packages/sandbox/src/ct/log.js';
 import { caDir, listCaGenerations, openCa } from '../../packages/sandbox/src/fulcio/ca.js';
 import { identityFromClaims, sanExtension } from '../../packages/sandbox/src/fulcio/leaf-profile.js';
 import { opensslVerify, tempDirsRemovedAfterAll, writePems, x509Text } from './fulcio-helpers.js';
+import { needs } from '../helpers/tools.js';
 
 /** sigstore-js's parser takes a Buffer over a plain ArrayBuffer: a copy. */
 const parseCert = (der: Uint8Array): X509Certificate => X509Certificate.parse(Buffer.from(der));
@@ -15,7 +16,7 @@ const newDir = tempDirsRemovedAfterAll('gitseal-ca-');
 
 const spkiOf = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) => k.export({ type: 'spki', format: 'der' }) as Buffer;
 
-describe('sandbox CA', () => {
+needs('openssl').describe('sandbox CA', () => {
   it('creates a P-384 root and intermediate with the public-good CA profile', () => {
     const dir = newDir();
     const ca = openCa({ dir });

@@ -15,6 +15,7 @@ import { TRUSTED_ROOT_MEDIA_TYPE } from '../../packages/sandbox/src/fulcio/trust
 import { decodePem, decodePemAll, encodePem } from '../../src/util/pem.js';
 import { parseDer } from '../../src/util/der.js';
 import { close, listen, openssl, opensslVerify, tempDir, writePems, x509Text } from './fulcio-helpers.js';
+import { needs } from '../helpers/tools.js';
 
 /** sigstore-js's parser takes a Buffer over a plain ArrayBuffer: a copy. */
 const parseCert = (der: Uint8Array): X509Certificate => X509Certificate.parse(Buffer.from(der));
@@ -119,7 +120,7 @@ function trustMaterial(frag = svc.trustedRootFragment({ fulcioURL: url })) {
   return toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(JSON.stringify(json))));
 }
 
-describe('sandbox Fulcio: issuing', () => {
+needs('openssl').describe('sandbox Fulcio: issuing', () => {
   it('issues an e-mail identity certificate with the Fulcio profile (openssl view)', async () => {
     const kp = p256();
     const before = svc.stats().signingCert;
@@ -424,7 +425,7 @@ describe('sandbox Fulcio: refused requests', () => {
   });
 });
 
-describe('sandbox Fulcio: state across restarts and CA rotation', () => {
+needs('openssl').describe('sandbox Fulcio: state across restarts and CA rotation', () => {
   it('keeps the same root after a restart on the same DIR, with private file modes', () => {
     const again = createFulcioService({ dir, issuers: [] });
     expect(again.trust.caChain).toEqual(svc.trust.caChain);
