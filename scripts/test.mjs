@@ -1,4 +1,4 @@
-// `npm test`: build, type-check src/ and test/ (tsc), run vitest, and close with one plain
+// `npm test`: build, type-check src/, test/ and the workspace packages (tsc), run vitest, and close with one plain
 // summary line ("tests: N passed, N failed, N skipped") that CI and people can read at a glance.
 // Extra arguments go to vitest (e.g. `npm test -- test/verify`).
 //
@@ -7,7 +7,7 @@
 // Before the line: every failure, and every skip grouped by its reason (a missing tool, see
 // test/helpers/tools.ts).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,10 +18,18 @@ const run = (args, opts = {}) => spawnSync(node, args, { cwd: root, stdio: 'inhe
 const b = run([join(root, 'scripts/build.mjs')]);
 if (b.status !== 0) process.exit(b.status ?? 1);
 
-// The type check: its errors print here, before the tests.
-const tsc = run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-process.stdout.write(tsc.stdout ?? '');
-const tscErrors = (tsc.stdout?.match(/error TS\d+/g) ?? []).length;
+// The type check (src/ and test/, and each workspace package): errors print here, before the tests.
+const projects = ['tsconfig.json', ...(existsSync(join(root, 'packages')) ? readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'tsconfig.json')) : [])].filter((p) =>
+  existsSync(join(root, p)),
+);
+const tscFailed = [];
+let tscErrors = 0;
+for (const p of projects) {
+  const tsc = run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, p), '--noEmit'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  process.stdout.write(tsc.stdout ?? '');
+  tscErrors += (tsc.stdout?.match(/error TS\d+/g) ?? []).length;
+  if (tsc.status !== 0) tscFailed.push(p);
+}
 
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const summary = join(root, '.tmp', `test-summary-${process.pid}.json`);
@@ -38,9 +46,9 @@ try {
   s = { passed: 0, failed: 1, skipped: 0, failures: [{ where: 'vitest', message: `wrote no summary (exit ${r.status ?? r.signal})` }], skips: {} };
 }
 rmSync(summary, { force: true });
-if (tsc.status !== 0) {
+if (tscFailed.length) {
   s.failed++;
-  s.failures.unshift({ where: 'type check (tsc -p tsconfig.json)', message: `${tscErrors || 'some'} error${tscErrors === 1 ? '' : 's'} (printed above)` });
+  s.failures.unshift({ where: `type check (tsc -p ${tscFailed.join(', ')})`, message: `${tscErrors || 'some'} error${tscErrors === 1 ? '' : 's'} (printed above)` });
 }
 // vitest failed for a reason nothing above counted (a config error, a crash): still a failure.
 if (r.status !== 0 && s.failed === 0) {
