@@ -231,8 +231,8 @@ function agentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 async function spawnAgent(socketPath: string, o: AgentEnv): Promise<void> {
-  // The single-file executable is its own agent (src/sea/full.ts), unless one is named.
-  const args = o.agentMain === undefined && !o.env.GITSEAL_AGENT_MAIN && isEmbedded() ? [EMBEDDED_AGENT_ARG] : [o.agentMain ?? findAgentMain(o.env)];
+  // The single-file executable is its own agent (src/sea/full.ts): it cannot run a script.
+  const args = isEmbedded() ? [EMBEDDED_AGENT_ARG] : [o.agentMain ?? findAgentMain(o.env)];
   const dir = dirname(socketPath);
   try {
     ensurePrivateDir(dir);
