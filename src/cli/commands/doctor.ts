@@ -22,7 +22,7 @@ export interface DoctorResult {
 
 export default class Doctor extends GitsealCommand {
   static override summary = 'Check the setup and say how to fix each problem';
-  static override description = `Checks, in order: git and its version; which program git runs for x509 signatures and whether it is this gitseal; automatic signing; the configuration (and any gitsign setting gitseal does not apply); the signer policy git verifies with; the trusted root (where it comes from, its age, whether it covers the Fulcio and Rekor you sign with); the cached login; the signing agent; and — unless --offline — whether Fulcio, Rekor and the OpenID issuer answer (short timeouts).
+  static override description = `Checks, in order: git and its version; which program git runs for x509 signatures and whether it is this gitseal; automatic signing; the configuration (and any gitsign setting gitseal does not apply); the signer policy git verifies with; the trusted root (where it comes from, its age, whether it covers the Fulcio and Rekor you sign with); the cached login; where logins are cached (the OS keyring, or the encrypted file and why); the signing agent; and — unless --offline — whether Fulcio, Rekor and the OpenID issuer answer (short timeouts).
 
 Every problem comes with the command that fixes it. Exit status 1 when a check fails (warnings do not fail).`;
   static override examples = [
