@@ -6,7 +6,9 @@
 //   - assets: dist/fast-verify.cjs and dist/fast-sign.cjs with their code caches (made by
 //     scripts/build.mjs with this same node binary, so V8 accepts them), gitseal.cjs
 //     (src/sea/full.ts: every npm package bundled in, except the keyring's native addon) with
-//     its own code cache, the verify worker, and package.json's name, version and oclif fields.
+//     its own code cache, the verify worker, package.json's name, version and oclif fields, and
+//     the keyring's native addon for this platform (src/sea/addon.ts writes it to a private
+//     file and loads that: Node loads addons from files only).
 // Beside the executable: <name>.sha256, in sha256sum's format.
 //
 //   node scripts/build-sea.mjs [--out DIR] [--dist DIR]
@@ -16,14 +18,14 @@
 //
 // The executable embeds the node binary it is built with (Node 20.19+ has what this needs:
 // node:sea assets and the code cache). SEA facts: the main script must be one CommonJS file;
-// its require() reaches built-ins only and it has no import(); native addons would need
-// process.dlopen from a file on disk, so the keyring is left out and the encrypted-file token
-// cache is used (gitseal doctor says so).
+// its require() reaches built-ins only and it has no import(); native addons need process.dlopen
+// from a file on disk. Without a keyring addon for the platform the token cache uses its
+// encrypted file (gitseal doctor says so).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,11 +65,13 @@ try {
     format: 'cjs',
     legalComments: 'none',
     logLevel: 'error',
-    // The executable's require() cannot load a native addon: the keyring's import fails and the
-    // token cache falls back to its encrypted file (src/oidc/keyring.ts probeKeyring).
+    // The keyring's JavaScript loader stays out: the launcher answers require('@napi-rs/keyring')
+    // with the embedded addon itself (src/sea/addon.ts).
     // oclif requires typescript (in a try) only to read a tsconfig for development runs.
     external: ['@napi-rs/keyring', 'typescript'],
     define: { 'process.env.GITSEAL_BUILD_VERSION': JSON.stringify(pkg.version) },
+    // An executable's script has no import(): what is left of it (the keyring) becomes require().
+    supported: { 'dynamic-import': false },
     metafile: true,
   };
 
@@ -125,6 +129,14 @@ try {
     'gitseal.cjs.cache': `${full}.cache`,
     'verify-worker.cjs': worker,
   };
+  const addon = keyringAddon();
+  if (addon) {
+    assets['keyring.node'] = addon;
+    // Its SHA-256, so that a call checks the file on disk without hashing the embedded bytes.
+    writeFileSync(join(work, 'keyring.node.sha256'), createHash('sha256').update(readFileSync(addon)).digest('hex'));
+    assets['keyring.node.sha256'] = join(work, 'keyring.node.sha256');
+  }
+  else process.stderr.write(`build:sea: no keyring addon for ${process.platform}-${process.arch}: the executable will cache logins in the encrypted file\n`);
   for (const [k, p] of Object.entries(assets)) {
     try {
       statSync(p);
@@ -161,6 +173,19 @@ try {
   process.stdout.write(`build:sea: ${exe} (${mb} MB, Node ${process.version}, ${((Date.now() - t0) / 1000).toFixed(1)} s)\nbuild:sea: ${exe}.sha256\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
+}
+
+/** The prebuilt @napi-rs/keyring addon for this platform (its optional dependency), if installed. */
+function keyringAddon() {
+  try {
+    const base = dirname(createRequire(join(root, 'package.json')).resolve('@napi-rs/keyring/package.json'));
+    const abi = process.platform === 'linux' ? (process.report?.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl') : process.platform === 'win32' ? '-msvc' : '';
+    const dir = dirname(createRequire(join(base, 'package.json')).resolve(`@napi-rs/keyring-${process.platform}-${process.arch}${abi}/package.json`));
+    const f = readdirSync(dir).find((x) => x.endsWith('.node'));
+    return f ? join(dir, f) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** ASCII only, as scripts/build.mjs does for the fast entries: V8 decodes pure ASCII fastest. */

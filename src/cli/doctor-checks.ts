@@ -180,10 +180,10 @@ export async function probe(name: string, url: string, timeoutMs: number): Promi
 }
 
 /**
- * Where a login is cached: the OS keyring, else the encrypted file. The single-file executable
- * cannot load the keyring's native addon, so it always uses the file, and says so.
+ * Where a login is cached: the OS keyring, else the encrypted file, and why (the single-file
+ * executable, for one, loads the keyring's addon from a file it writes, which can fail).
  */
-export function checkTokenStore(k: { store: SecretStore } | { unavailable: KeyringUnavailable }, cacheDir: string, embedded: boolean): Check {
+export function checkTokenStore(k: { store: SecretStore } | { unavailable: KeyringUnavailable; detail?: string }, cacheDir: string, embedded: boolean): Check {
   const id = 'token-store';
   const title = 'token cache';
   const file = `an AES-256-GCM encrypted file in ${cacheDir}`;
@@ -191,12 +191,13 @@ export function checkTokenStore(k: { store: SecretStore } | { unavailable: Keyri
   const details = { store: 'file', reason: k.unavailable };
   if (k.unavailable === 'off') return { id, title, status: 'ok', summary: `${file} (the keyring is switched off: GITSEAL_KEYRING=off)`, details };
   if (k.unavailable === 'no-service') return { id, title, status: 'ok', summary: `${file} (no keyring service answers, e.g. no Secret Service on the session D-Bus)`, details };
+  const why = 'detail' in k && k.detail ? ` (${k.detail})` : '';
   if (embedded) {
     return {
       id,
       title,
       status: 'ok',
-      summary: `${file}: this single-file executable cannot load the keyring's native addon (the npm package uses the OS keyring)`,
+      summary: `${file}: this single-file executable cannot load the keyring's native addon here${why}`,
       details,
     };
   }
@@ -204,7 +205,7 @@ export function checkTokenStore(k: { store: SecretStore } | { unavailable: Keyri
     id,
     title,
     status: 'warn',
-    summary: `${file}: the keyring addon (@napi-rs/keyring) does not load`,
+    summary: `${file}: the keyring addon (@napi-rs/keyring) does not load${why}`,
     fix: 'npm install -g gitseal   (reinstalls the addon for this platform)',
     details,
   };

@@ -32,16 +32,16 @@ export async function openKeyring(env: NodeJS.ProcessEnv): Promise<SecretStore |
 }
 
 /**
- * The keyring, or why there is none. The single-file executable cannot load the native addon
- * (Node's SEA `require` reaches built-ins only), so its token cache is always the encrypted file.
+ * The keyring, or why there is none (`detail`: why the addon did not load; the single-file
+ * executable loads it from a file it writes, src/sea/addon.ts).
  */
-export async function probeKeyring(env: NodeJS.ProcessEnv): Promise<{ store: SecretStore } | { unavailable: KeyringUnavailable }> {
+export async function probeKeyring(env: NodeJS.ProcessEnv): Promise<{ store: SecretStore } | { unavailable: KeyringUnavailable; detail?: string }> {
   if (/^(off|0|false|no)$/i.test(env.GITSEAL_KEYRING ?? '')) return { unavailable: 'off' };
   let mod: typeof import('@napi-rs/keyring');
   try {
     mod = await import('@napi-rs/keyring');
-  } catch {
-    return { unavailable: 'no-addon' };
+  } catch (e) {
+    return { unavailable: 'no-addon', detail: e instanceof Error ? e.message.split('\n')[0] : String(e) };
   }
   const options = process.platform === 'linux' ? { linux: { store: 'secret-service' as const } } : undefined;
   const entry = (account: string) => new mod.Entry(KEYRING_SERVICE, account, options);

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 
 interface SeaModule {
   isSea(): boolean;
+  getAsset(key: string): ArrayBuffer;
   getAsset(key: string, encoding: string): string;
 }
 
@@ -39,6 +40,17 @@ export function embeddedText(name: string): string {
   const s = seaModule();
   if (!s) throw new Error(`not a gitseal executable: no embedded ${name}`);
   return s.getAsset(name, 'utf8');
+}
+
+/** An embedded binary file, or undefined when the executable has none by that name. */
+export function embeddedBytes(name: string): Buffer | undefined {
+  const s = seaModule();
+  if (!s) return undefined;
+  try {
+    return Buffer.from(s.getAsset(name));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The argument with which the executable runs as the signing agent (src/agent/main.ts). */

@@ -2,12 +2,17 @@
  * Everything the single-file executable runs that its fast entries do not (the executable's
  * `gitseal.cjs` asset, scripts/build-sea.mjs): git's signing and verify calls when the fast
  * entry steps aside, every command for people, and the signing agent. The same modules as
- * dist/main.js, bundled as one CommonJS script with every npm package inside, except the
- * keyring's native addon, which cannot be loaded from inside an executable: the token cache then
- * uses its encrypted file, and `gitseal doctor` says so.
+ * dist/main.js, bundled as one CommonJS script with every npm package inside; the keyring's
+ * native addon comes from a file written from the executable's own bytes (addon.ts).
  */
 import { isGpgInvocation } from '../gpg/detect.js';
+import { loadEmbeddedKeyring } from './addon.js';
 import { EMBEDDED_AGENT_ARG } from './embedded.js';
+
+/** A package this bundle cannot hold as JavaScript (src/sea/launcher.ts asks for it), else undefined. */
+export function embeddedModule(id: string): unknown {
+  return id === '@napi-rs/keyring' ? loadEmbeddedKeyring() : undefined;
+}
 
 type Cli = typeof import('../cli/run.js');
 let cli: Cli | undefined;

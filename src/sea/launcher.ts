@@ -4,7 +4,8 @@
  * fast-sign.cjs, each compiled with the V8 code cache made at build time by the same Node binary
  * the executable is a copy of; everything else, and a fast entry that steps aside, runs the
  * embedded gitseal.cjs (src/sea/full.ts). Node's SEA `require` reaches built-ins only, which is
- * all these bundles load; gitseal.cjs also gets oclif's command target through it.
+ * all these bundles load; gitseal.cjs also gets oclif's command target and the keyring addon
+ * through the require it is given here.
  */
 import { getAsset } from 'node:sea';
 import { isBuiltin } from 'node:module';
@@ -63,12 +64,14 @@ let full: Exports | undefined;
 function fullRequire(): NodeJS.Require {
   const target = join(embeddedRoot(), 'dist', 'cli', 'run.js');
   const virtual = join(embeddedRoot(), 'dist', 'cli', 'run.cjs');
-  // Anything else (the keyring's native addon) is not found, as in a package without it; Node's
-  // own SEA require would also print a warning on each such call.
+  // The keyring's native addon comes from gitseal.cjs (src/sea/addon.ts); anything else is not
+  // found, as in a package without it (Node's own SEA require would also print a warning).
   const notFound = (id: string) => Object.assign(new Error(`Cannot find module '${id}' (this executable loads no modules from disk)`), { code: 'MODULE_NOT_FOUND' });
   const req = ((id: string) => {
     if (id === virtual) return { commands: (full!.embeddedCommands as () => unknown)() };
     if (isBuiltin(id)) return require(id);
+    const m = full ? (full.embeddedModule as (id: string) => unknown)(id) : undefined;
+    if (m !== undefined) return m;
     throw notFound(id);
   }) as NodeJS.Require;
   const resolve = ((id: string) => {

@@ -3,14 +3,15 @@
  * file into a temporary directory and used on a PATH that has no `node`: `gitseal init` writes
  * its path, git signs commits through it against the sandbox (without and with the signing
  * agent, which the executable starts as itself), `git verify-commit`, `git log --show-signature`
- * and `gitseal verify` (worker threads from the embedded worker) accept them, and `doctor` says
- * that the token cache is the encrypted file.
+ * and `gitseal verify` (worker threads from the embedded worker) accept them; the keyring works
+ * through the embedded addon, and `doctor` says where logins are cached and why.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needs } from '../helpers/tools.js';
 import { ensureBuilt, GITSEAL, isolatedEnv, removeSnapshot, ROOT, startSandbox, tempDir, type Sandbox } from '../reliability/helpers.js';
 
 const NAME = `gitseal-${process.platform}-${process.arch}`;
@@ -151,7 +152,7 @@ describe('the single-file executable', () => {
     expect(gitseal(['agent', 'stop'], e).status).toBe(0);
   });
 
-  it('doctor: the program git runs is this executable; the token cache is the encrypted file, and it says why', () => {
+  it('doctor: the program git runs is this executable; without a keyring service the token cache is the encrypted file, and it says why', () => {
     const e = env({ GITSEAL_KEYRING: undefined });
     const repo = newRepo('doctor', e);
     expect(gitseal(['init'], e, repo).status).toBe(0);
@@ -159,10 +160,44 @@ describe('the single-file executable', () => {
     const r = JSON.parse(d.stdout) as { checks: Array<{ id: string; status: string; summary: string; details?: Record<string, unknown> }> };
     const check = (id: string) => r.checks.find((c) => c.id === id);
     expect(check('git-program')?.status).toBe('ok');
-    expect(check('token-store')).toMatchObject({ status: 'ok', details: { store: 'file', reason: 'no-addon' } });
-    expect(check('token-store')?.summary).toMatch(/encrypted file .*single-file executable cannot load the keyring's native addon/);
+    // The addon loaded (from the file the executable wrote); no Secret Service answers here.
+    expect(check('token-store')).toMatchObject({ status: 'ok', details: { store: 'file', reason: 'no-service' } });
     const human = gitseal(['doctor', '--offline'], e, repo);
-    expect(human.stdout).toMatch(/token cache +an AES-256-GCM encrypted file in .*: this single-file executable cannot load the keyring's native addon/);
+    expect(human.stdout).toMatch(/token cache +an AES-256-GCM encrypted file in .*\(no keyring service answers/);
+  });
+
+  needs('dbus', 'gnome-keyring').it('uses the OS keyring through the embedded addon, written to a private file that is checked before each load', () => {
+    const e = env({ GITSEAL_KEYRING: undefined });
+    const native = join(home, '.cache', 'gitseal', 'native');
+    const doctor = () => {
+      // A private D-Bus session with an unlocked GNOME Keyring (as test/oidc/keyring.test.ts).
+      const script = `echo -n sea-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "$SEA" doctor --offline --json`;
+      const r = spawnSync('/usr/bin/dbus-run-session', ['--', '/bin/bash', '-c', script], { env: { ...e, PATH: `${bin}:/usr/bin:/bin`, SEA: exe }, encoding: 'utf8', timeout: 60_000 });
+      const checks = (JSON.parse(r.stdout) as { checks: Array<{ id: string; summary: string; details?: Record<string, unknown> }> }).checks;
+      return checks.find((c) => c.id === 'token-store')!;
+    };
+    expect(doctor()).toMatchObject({ summary: 'the OS keyring (Secret Service)', details: { store: 'keyring' } });
+    const [file] = readdirSync(native).filter((f) => f.endsWith('.node'));
+    expect(file).toMatch(/^keyring-[0-9a-f]{32}\.node$/);
+    expect(statSync(native).mode & 0o777).toBe(0o700);
+    expect(statSync(join(native, file!)).mode & 0o777).toBe(0o500);
+    // A file that is not the embedded addon is replaced before anything loads it.
+    chmodSync(join(native, file!), 0o700);
+    writeFileSync(join(native, file!), 'not the addon');
+    expect(doctor().details).toMatchObject({ store: 'keyring' });
+    expect(statSync(join(native, file!)).size).toBeGreaterThan(1_000_000);
+  });
+
+  it('where the addon cannot be loaded (here: a cache directory others may write), the token cache is the encrypted file and doctor says why', () => {
+    const other = join(work, 'home-open');
+    mkdirSync(join(other, '.cache', 'gitseal', 'native'), { recursive: true, mode: 0o755 });
+    chmodSync(join(other, '.cache', 'gitseal', 'native'), 0o755);
+    const e = isolatedEnv(other, { ...sb.env, PATH: bin, GITSEAL_KEYRING: undefined, NODE_OPTIONS: undefined });
+    const d = gitseal(['doctor', '--offline', '--json'], e);
+    const c = (JSON.parse(d.stdout) as { checks: Array<{ id: string; summary: string; details?: Record<string, unknown> }> }).checks.find((x) => x.id === 'token-store')!;
+    expect(c.details).toEqual({ store: 'file', reason: 'no-addon' });
+    expect(c.summary).toMatch(/encrypted file .*: this single-file executable cannot load the keyring's native addon here \(refusing to use .*native: its mode is 0755/);
+    expect(readdirSync(join(other, '.cache', 'gitseal', 'native'))).toEqual([]);
   });
 
   it('usage errors and unknown commands are one line, no stack trace', () => {
