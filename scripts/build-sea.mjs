@@ -6,7 +6,8 @@
 //   - assets: dist/fast-verify.cjs and dist/fast-sign.cjs with their code caches (made by
 //     scripts/build.mjs with this same node binary, so V8 accepts them), gitseal.cjs
 //     (src/sea/full.ts: every npm package bundled in, except the keyring's native addon) with
-//     its own code cache, the verify worker, package.json's name, version and oclif fields, and
+//     its own code cache, the verify worker, package.json's name, version and oclif fields, the
+//     documentation (README.md, docs/*.md) for `gitseal help <topic>`, and
 //     the keyring's native addon for this platform (src/sea/addon.ts writes it to a private
 //     file and loads that: Node loads addons from files only).
 // Beside the executable: <name>.sha256, in sha256sum's format.
@@ -129,6 +130,8 @@ try {
     'gitseal.cjs.cache': `${full}.cache`,
     'verify-worker.cjs': worker,
   };
+  // The documentation `gitseal help <topic>` prints (src/cli/topics.ts; src/sea/embedded.ts embeddedDoc).
+  for (const f of ['README.md', ...readdirSync(join(root, 'docs')).filter((d) => d.endsWith('.md')).map((d) => `docs/${d}`)]) assets[`doc/${f}`] = join(root, f);
   const addon = keyringAddon();
   if (addon) {
     assets['keyring.node'] = addon;

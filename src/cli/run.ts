@@ -16,7 +16,7 @@ import { colourEnabled, err as errPaint, out as outPaint, printJson } from './ou
 import { gitsealVersion, packageRoot } from './root.js';
 import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
-import { embeddedPackageJson, embeddedRoot, isEmbedded } from '../sea/embedded.js';
+import { embeddedDoc, embeddedPackageJson, embeddedRoot, embeddedText, isEmbedded } from '../sea/embedded.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -111,7 +111,10 @@ export async function runCli(argv: string[]): Promise<void> {
       if (target) return await showCommandHelp(target.id);
       if (argv[1] && topics().includes(argv[1])) return showTopic(argv[1]);
       const doc = argv.length === 2 ? findTopic(argv[1]!) : undefined;
-      if (doc) return void process.stdout.write(readTopic(packageRoot(), doc));
+      if (doc) {
+        const text = isEmbedded() ? readTopic(process.execPath, doc, (f) => embeddedText(embeddedDoc(f))) : readTopic(packageRoot(), doc);
+        return void process.stdout.write(text);
+      }
       throw new GitsealError(
         'USAGE',
         `no command or help topic "${argv.slice(1).join(' ')}"; topics: ${TOPICS.map((t) => t.name).join(', ')} (run "gitseal --help" for the commands)`,

@@ -53,6 +53,11 @@ export function embeddedBytes(name: string): Buffer | undefined {
   }
 }
 
+/** The asset name of a documentation file of the package (README.md, docs/*.md), for `gitseal help <topic>`. */
+export function embeddedDoc(file: string): string {
+  return `doc/${file}`;
+}
+
 /** The argument with which the executable runs as the signing agent (src/agent/main.ts). */
 export const EMBEDDED_AGENT_ARG = '--gitseal-embedded-agent';
 

@@ -8,11 +8,12 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needs } from '../helpers/tools.js';
-import { ensureBuilt, GITSEAL, isolatedEnv, removeSnapshot, ROOT, startSandbox, tempDir, type Sandbox } from '../reliability/helpers.js';
+import { ensureBuilt, GITSEAL, isolatedEnv, removeSnapshot, ROOT, run, startSandbox, tempDir, type Sandbox } from '../reliability/helpers.js';
+import { serveTufRepo, tufRepo } from '../trust/tuf-repo.js';
 
 const NAME = `gitseal-${process.platform}-${process.arch}`;
 let work: string;
@@ -198,6 +199,32 @@ describe('the single-file executable', () => {
     expect(c.details).toEqual({ store: 'file', reason: 'no-addon' });
     expect(c.summary).toMatch(/encrypted file .*: this single-file executable cannot load the keyring's native addon here \(refusing to use .*native: its mode is 0755/);
     expect(readdirSync(join(other, '.cache', 'gitseal', 'native'))).toEqual([]);
+  });
+
+  it('gitseal help <topic> prints the documentation the executable carries', () => {
+    const r = gitseal(['help', 'trust'], env());
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(ROOT, 'docs', 'trust.md'), 'utf8'));
+    const c = gitseal(['help', 'configuration'], env());
+    expect(c.stdout).toMatch(/^## Configuration\n/);
+  });
+
+  it('gitseal initialize refreshes the trusted root through TUF (the bundled TUF client)', async () => {
+    const target = readFileSync(join(ROOT, 'test', 'fixtures', 'gitsign-corpus', 'trusted_root.json'));
+    const repo = tufRepo(target);
+    const rootFile = join(work, 'tuf-root.json');
+    writeFileSync(rootFile, repo.root);
+    const mirror = await serveTufRepo(repo.files);
+    try {
+      // Asynchronous: the mirror answers from this process meanwhile.
+      const r = await run('gitseal', ['initialize', '--mirror', mirror.url, '--root', rootFile, '--json'], env());
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ mirror: mirror.url, updated: true, digest: createHash('sha256').update(target).digest('hex') });
+      expect(readFileSync(join(home, '.cache', 'gitseal', 'trusted_root.json')).equals(target)).toBe(true);
+    } finally {
+      await mirror.close();
+      rmSync(join(home, '.cache', 'gitseal', 'trusted_root.json'), { force: true });
+    }
   });
 
   it('usage errors and unknown commands are one line, no stack trace', () => {
