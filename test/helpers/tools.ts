@@ -30,6 +30,7 @@ export const TOOLS = {
   'gnome-keyring': { bins: ['gnome-keyring-daemon'], apt: 'gnome-keyring', use: 'a real Secret Service' },
   script: { bins: ['script'], apt: 'bsdutils', use: 'a pseudo-terminal' },
   flock: { bins: ['flock'], apt: 'util-linux', use: 'the build lock shared by test files' },
+  man: { bins: ['man'], apt: 'man-db', use: 'rendering the manual page' },
   zsh: { bins: ['zsh'], apt: 'zsh', use: 'shell completion' },
   fish: { bins: ['fish'], apt: 'fish', use: 'shell completion' },
 } as const;
