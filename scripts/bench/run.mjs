@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { makeHistory, writeLoose } from './fixtures.mjs';
+import { benchSea } from './sea.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, 'test/fixtures/gitsign-corpus');
@@ -173,6 +174,8 @@ if (existsSync(join(ROOT, 'dist/main.js'))) {
 } else {
   notes.push('P1: dist/main.js missing (run the build)');
 }
+// The single-file executable, the same call (scripts/bench/sea.mjs).
+if (p1) benchSea({ root: ROOT, tmp, verifyArgs: ['--status-fd=1', '--verify', join(tmp, 'sig.pem'), '-'], payload: samplePayload, env: childEnv, nodeBase, nodeRss, runs: RUNS, timeProcess, peakRss, row, notes, fmt, median, log });
 
 // Same signature through the independent verifiers, for scale.
 {

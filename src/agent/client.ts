@@ -30,6 +30,7 @@ import {
   requestToWire,
 } from './protocol.js';
 import { probeSocket } from './socket-probe.js';
+import { EMBEDDED_AGENT_ARG, isEmbedded } from '../sea/embedded.js';
 
 /** The agent could not be reached, hung up, timed out or answered garbage. */
 export class AgentUnavailableError extends GitsealError {
@@ -230,7 +231,8 @@ function agentEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 async function spawnAgent(socketPath: string, o: AgentEnv): Promise<void> {
-  const main = o.agentMain ?? findAgentMain(o.env);
+  // The single-file executable is its own agent (src/sea/full.ts): it cannot run a script.
+  const args = isEmbedded() ? [EMBEDDED_AGENT_ARG] : [o.agentMain ?? findAgentMain(o.env)];
   const dir = dirname(socketPath);
   try {
     ensurePrivateDir(dir);
@@ -261,7 +263,7 @@ async function spawnAgent(socketPath: string, o: AgentEnv): Promise<void> {
   try {
     if (haveLock && !(await agentAlive(socketPath))) {
       const { spawn } = process.getBuiltinModule('node:child_process');
-      const child = spawn(process.execPath, [main], {
+      const child = spawn(process.execPath, args, {
         detached: true,
         stdio: 'ignore',
         env: { ...agentEnv(o.env), GITSEAL_AGENT_SOCK: socketPath },

@@ -6,6 +6,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { GitsealConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
+import type { KeyringUnavailable, SecretStore } from '../oidc/keyring.js';
 import { humanDuration } from './output.js';
 import type { ResolvedTrust } from './trust.js';
 
@@ -176,4 +177,36 @@ export async function probe(name: string, url: string, timeoutMs: number): Promi
       fix: `check the network/proxy, or the ${name} URL (gitseal version shows where it is set)`,
     };
   }
+}
+
+/**
+ * Where a login is cached: the OS keyring, else the encrypted file, and why (the single-file
+ * executable, for one, loads the keyring's addon from a file it writes, which can fail).
+ */
+export function checkTokenStore(k: { store: SecretStore } | { unavailable: KeyringUnavailable; detail?: string }, cacheDir: string, embedded: boolean): Check {
+  const id = 'token-store';
+  const title = 'token cache';
+  const file = `an AES-256-GCM encrypted file in ${cacheDir}`;
+  if ('store' in k) return { id, title, status: 'ok', summary: `the OS keyring (${k.store.name})`, details: { store: 'keyring' } };
+  const details = { store: 'file', reason: k.unavailable };
+  if (k.unavailable === 'off') return { id, title, status: 'ok', summary: `${file} (the keyring is switched off: GITSEAL_KEYRING=off)`, details };
+  if (k.unavailable === 'no-service') return { id, title, status: 'ok', summary: `${file} (no keyring service answers, e.g. no Secret Service on the session D-Bus)`, details };
+  const why = 'detail' in k && k.detail ? ` (${k.detail})` : '';
+  if (embedded) {
+    return {
+      id,
+      title,
+      status: 'ok',
+      summary: `${file}: this single-file executable cannot load the keyring's native addon here${why}`,
+      details,
+    };
+  }
+  return {
+    id,
+    title,
+    status: 'warn',
+    summary: `${file}: the keyring addon (@napi-rs/keyring) does not load${why}`,
+    fix: 'npm install -g gitseal   (reinstalls the addon for this platform)',
+    details,
+  };
 }

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isEmbedded } from '../sea/embedded.js';
 
 let cached: string | undefined;
 
@@ -35,7 +36,11 @@ export function gitsealVersion(): string {
   }
 }
 
-/** Absolute path of the launcher git should run (bin/gitseal of this installation). */
+/**
+ * Absolute path of the program git should run: bin/gitseal of this installation, or the
+ * single-file executable itself (its real path: Linux resolves a symlink on PATH to it).
+ */
 export function gitsealProgram(): string {
+  if (isEmbedded()) return process.execPath;
   return join(packageRoot(), 'bin', 'gitseal');
 }

@@ -8,7 +8,7 @@
  * exit 2 for usage errors, 1 otherwise; stack traces only for bugs with
  * GITSEAL_DEBUG=1.
  */
-import type { Command, Config } from '@oclif/core';
+import type { Command, Config, Interfaces } from '@oclif/core';
 import { GitsealError, describeError } from '../errors.js';
 import { CATALOG } from './catalog.js';
 import { overview } from './help.js';
@@ -17,6 +17,7 @@ import { gitsealVersion, packageRoot } from './root.js';
 import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
 import { terminalSafe } from '../util/terminal-text.js';
+import { embeddedDoc, embeddedPackageJson, embeddedRoot, embeddedText, isEmbedded } from '../sea/embedded.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -76,6 +77,9 @@ function loadConfig(): Promise<Config> {
   configPromise ??= (async () => {
     await loadCommands();
     const { Config } = await import('@oclif/core');
+    // The single-file executable has no package on disk: oclif gets the embedded package.json,
+    // and src/sea/launcher.ts serves the command target under embeddedRoot().
+    if (isEmbedded()) return Config.load({ root: embeddedRoot(), pjson: embeddedPackageJson() as Interfaces.PJSON });
     return Config.load({ root: packageRoot() });
   })();
   return configPromise;
@@ -108,7 +112,10 @@ export async function runCli(argv: string[]): Promise<void> {
       if (target) return await showCommandHelp(target.id);
       if (argv[1] && topics().includes(argv[1])) return showTopic(argv[1]);
       const doc = argv.length === 2 ? findTopic(argv[1]!) : undefined;
-      if (doc) return void process.stdout.write(readTopic(packageRoot(), doc));
+      if (doc) {
+        const text = isEmbedded() ? readTopic(process.execPath, doc, (f) => embeddedText(embeddedDoc(f))) : readTopic(packageRoot(), doc);
+        return void process.stdout.write(text);
+      }
       throw new GitsealError(
         'USAGE',
         `no command or help topic "${argv.slice(1).join(' ')}"; topics: ${TOPICS.map((t) => t.name).join(', ')} (run "gitseal --help" for the commands)`,

@@ -54,11 +54,14 @@ export function markdownSection(text: string, heading: string): string | undefin
   return start === -1 ? undefined : lines.slice(start).join('\n').trimEnd() + '\n';
 }
 
-/** The text of a topic, read from the package at `root`. */
-export function readTopic(root: string, topic: DocTopic): string {
+/**
+ * The text of a topic, read from the package at `root` (or with `read`: the single-file
+ * executable carries the files, src/sea/embedded.ts).
+ */
+export function readTopic(root: string, topic: DocTopic, read: (file: string) => string = (f) => readFileSync(join(root, f), 'utf8')): string {
   let text: string;
   try {
-    text = readFileSync(join(root, topic.file), 'utf8');
+    text = read(topic.file);
   } catch (e) {
     throw new GitsealError('INTERNAL', `the documentation file ${topic.file} is missing from this installation (${root}): reinstall gitseal`, e);
   }

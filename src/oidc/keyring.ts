@@ -22,22 +22,38 @@ export interface SecretStore {
   accounts(): string[];
 }
 
+/** Why there is no keyring: switched off, the native addon cannot load, or no keyring service answers. */
+export type KeyringUnavailable = 'off' | 'no-addon' | 'no-service';
+
 /** The keyring, or undefined when it is switched off (GITSEAL_KEYRING=off) or no keyring service answers. */
 export async function openKeyring(env: NodeJS.ProcessEnv): Promise<SecretStore | undefined> {
-  if (/^(off|0|false|no)$/i.test(env.GITSEAL_KEYRING ?? '')) return undefined;
+  const k = await probeKeyring(env);
+  return 'store' in k ? k.store : undefined;
+}
+
+/**
+ * The keyring, or why there is none (`detail`: why the addon did not load; the single-file
+ * executable loads it from a file it writes, src/sea/addon.ts).
+ */
+export async function probeKeyring(env: NodeJS.ProcessEnv): Promise<{ store: SecretStore } | { unavailable: KeyringUnavailable; detail?: string }> {
+  if (/^(off|0|false|no)$/i.test(env.GITSEAL_KEYRING ?? '')) return { unavailable: 'off' };
   let mod: typeof import('@napi-rs/keyring');
   try {
     mod = await import('@napi-rs/keyring');
-  } catch {
-    return undefined;
+  } catch (e) {
+    return { unavailable: 'no-addon', detail: e instanceof Error ? e.message.split('\n')[0] : String(e) };
   }
   const options = process.platform === 'linux' ? { linux: { store: 'secret-service' as const } } : undefined;
   const entry = (account: string) => new mod.Entry(KEYRING_SERVICE, account, options);
   try {
     entry('probe').getPassword();
   } catch {
-    return undefined;
+    return { unavailable: 'no-service' };
   }
+  return { store: secretStore(mod, entry) };
+}
+
+function secretStore(mod: typeof import('@napi-rs/keyring'), entry: (account: string) => import('@napi-rs/keyring').Entry): SecretStore {
   return {
     name: process.platform === 'darwin' ? 'macOS Keychain' : process.platform === 'win32' ? 'Windows Credential Manager' : 'Secret Service',
     get: (account) => entry(account).getPassword() ?? undefined,

@@ -19,6 +19,7 @@ import { VerifiedCache } from './cache.js';
 import { verifySignature } from './pipeline.js';
 import type { Policy } from './policy.js';
 import type { VerifyResult } from './result.js';
+import { EMBEDDED_WORKER, embeddedText, isEmbedded } from '../sea/embedded.js';
 
 export type SignatureFormat = 'x509' | 'openpgp' | 'ssh' | 'unknown';
 
@@ -132,6 +133,16 @@ function errorResult(code: GitsealError['code'], message: string): VerifyResult 
   return { ok: false, kind: 'error', code, message };
 }
 
+/** Worker code for `new Worker(code, { eval: true })`: the single-file executable's embedded worker. */
+interface WorkerCode {
+  code: string;
+}
+
+/** The worker of this installation: dist/verify/worker.js, or the one embedded in the executable. */
+function defaultWorker(): URL | WorkerCode {
+  return isEmbedded() ? { code: embeddedText(EMBEDDED_WORKER) } : defaultWorkerUrl();
+}
+
 /** The worker entry next to this code in dist/, or in dist/ when running from src/ (tests). */
 export function defaultWorkerUrl(): URL {
   const candidates = ['./verify/worker.js', '../verify/worker.js', './worker.js', '../../dist/verify/worker.js', '../dist/verify/worker.js'];
@@ -150,9 +161,9 @@ class Pool {
   private failure: unknown;
   onResults: (r: JobResult[]) => void = () => {};
 
-  constructor(n: number, url: URL, setup: WorkerSetup, private readonly depth = 4) {
+  constructor(n: number, url: URL | WorkerCode, setup: WorkerSetup, private readonly depth = 4) {
     for (let i = 0; i < n; i++) {
-      const w = new Worker(url, { workerData: setup });
+      const w = url instanceof URL ? new Worker(url, { workerData: setup }) : new Worker(url.code, { eval: true, workerData: setup });
       const idx = i;
       this.inflight.push(0);
       w.on('message', (r: JobResult[]) => {
@@ -287,7 +298,7 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
   }
   const startPool = () => {
     if (pool || maxWorkers === 0) return;
-    pool = new Pool(maxWorkers, opts.workerUrl ?? defaultWorkerUrl(), setup);
+    pool = new Pool(maxWorkers, opts.workerUrl ?? defaultWorker(), setup);
     pool.onResults = onResults;
   };
   const runInThread = async (jobs: VerifyJob[]) => {

@@ -9,6 +9,7 @@ import { toIdentityToken } from '../../src/oidc/get-token.js';
 import { agentSigner } from '../../src/sign/agent-signer.js';
 import type { AttributeSigner, IdentityToken } from '../../src/sign/types.js';
 import { type TestCa, buildAgentMain, corpusSignedAttrs, fakeJwt, makeTestCa, privateTmp, removeTempDirs } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const attrs = corpusSignedAttrs()[1].attrs;
 let ca: TestCa;
@@ -62,7 +63,7 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-describe('agent process lifecycle (real dist-style agent process)', () => {
+needs('openssl').describe('agent process lifecycle (real dist-style agent process)', () => {
   it('starts once for many concurrent callers, reports status, stops', async () => {
     const dir = privateTmp();
     const env = envFor(dir, { SIGSTORE_ID_TOKEN: 'should.not.leak', GITHUB_TOKEN: 'x' });
@@ -119,7 +120,7 @@ describe('agent process lifecycle (real dist-style agent process)', () => {
   });
 });
 
-describe('agent signer', () => {
+needs('openssl').describe('agent signer', () => {
   async function inProcessAgent(obtain?: Parameters<typeof startAgentServer>[0]['obtain']) {
     const dir = privateTmp();
     const env = envFor(dir);

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStatus, agentStop } from '../../src/agent/client.js';
 import { storeToken } from '../../src/oidc/token-cache.js';
 import { buildPrivateDist, privateTmp, removeTempDirs } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gitseal', import.meta.url));
 /** Agent log lines of whole signatures (signPayload) for `repo`. */
@@ -114,7 +115,7 @@ function signerOf(repo: string, rev: string): string {
   return san.match(/email:(\S+)/)![1];
 }
 
-describe('signing through the agent with git and the sandbox', () => {
+needs('openssl').describe('signing through the agent with git and the sandbox', () => {
   it('rebases 100 commits with one token, one Fulcio certificate and 100 Rekor entries; all verify', async () => {
     const email = 'rebase@example.com';
     const repo = newRepo('rebase', email);
@@ -165,7 +166,7 @@ describe('signing through the agent with git and the sandbox', () => {
     await agentStop({ env: baseEnv });
     const email = 'cache@example.com';
     const repo = newRepo('cached', email);
-    const env = { ...baseEnv, GITSEAL_KEYRING: 'off' };
+    const env: NodeJS.ProcessEnv = { ...baseEnv, GITSEAL_KEYRING: 'off' };
     // What "gitseal login" leaves behind: the token in the encrypted file cache (src/oidc).
     await storeToken({ issuer: env.GITSEAL_OIDC_ISSUER!, clientID: env.GITSEAL_OIDC_CLIENT_ID!, connectorID: undefined }, token(email), { env, now: Date.now(), keyring: null });
     const before = stats();

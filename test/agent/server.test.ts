@@ -11,6 +11,7 @@ import { type AgentServer, startAgentServer } from '../../src/agent/server.js';
 import { toIdentityToken } from '../../src/oidc/get-token.js';
 import type { Credential } from '../../src/sign/types.js';
 import { type TestCa, corpusSignedAttrs, fakeJwt, keyMaterialPatterns, makeTestCa, privateTmp, removeTempDirs } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const corpus = corpusSignedAttrs();
 const attrs = corpus[0].attrs;
@@ -104,7 +105,7 @@ function rawExchange(sock: string, bytes: Buffer, quietMs = 300): Promise<Buffer
   });
 }
 
-describe('agent server', () => {
+needs('openssl').describe('agent server', () => {
   it('signs real CMS signed attributes with a certified key and returns the chain', async () => {
     const h = await harness();
     const token = fakeJwt('alice@example.com', new Date(h.clock.t + 3600_000));

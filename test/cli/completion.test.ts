@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
@@ -50,7 +51,7 @@ describe('gitseal completion', () => {
     expect(fish).toMatch(/__fish_seen_subcommand_from agent; and not __fish_seen_subcommand_from start stop status" -a start/);
   });
 
-  it.skipIf(!existsSync('/usr/bin/fish'))('fish: the script parses and completes commands, subcommands and flags', () => {
+  needs('fish').it('fish: the script parses and completes commands, subcommands and flags', () => {
     const file = join(sb.dir, 'gitseal.fish');
     writeFileSync(file, sb.gitseal(['completion', 'fish']).stdout);
     expect(spawnSync('fish', ['-n', file]).status).toBe(0);
@@ -65,7 +66,7 @@ describe('gitseal completion', () => {
     expect(ask('gitseal verify --certificate-oidc')).toEqual(['--certificate-oidc-issuer', '--certificate-oidc-issuer-regexp']);
   });
 
-  it.skipIf(!existsSync('/usr/bin/zsh'))('zsh: the script parses', () => {
+  needs('zsh').it('zsh: the script parses', () => {
     const file = join(sb.dir, '_gitseal');
     writeFileSync(file, sb.gitseal(['completion', 'zsh']).stdout);
     const r = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CATALOG } from '../../src/cli/catalog.js';
 import { markdownSection, TOPICS } from '../../src/cli/topics.js';
 import { BIN, ROOT, Sandbox } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const sb = new Sandbox();
 afterAll(() => sb.cleanup());
@@ -30,7 +31,7 @@ describe('help and routing', () => {
     expect(sb.gitseal([], { env: { FORCE_COLOR: '1' } }).stdout).toContain('\u001b[');
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal: colour, unless NO_COLOR', () => {
+  needs('script').it('on a terminal: colour, unless NO_COLOR', () => {
     // script(1) runs the command on a pseudo-terminal
     const onTty = (env: NodeJS.ProcessEnv) =>
       spawnSync('script', ['-qec', `${process.execPath} ${BIN} --help`, '/dev/null'], { env: { ...sb.env, ...env }, encoding: 'utf8' }).stdout;
@@ -40,7 +41,7 @@ describe('help and routing', () => {
     expect(onTty({ NO_COLOR: '' })).toContain('\u001b[');
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('a progress spinner on a terminal only', () => {
+  needs('script').it('a progress spinner on a terminal only', () => {
     const env = { ...sb.env, GITSEAL_FULCIO_URL: 'http://127.0.0.1:9', GITSEAL_REKOR_URL: 'http://127.0.0.1:9', GITSEAL_OIDC_ISSUER: 'http://127.0.0.1:9' };
     const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} doctor --timeout 1`, '/dev/null'], { cwd: sb.dir, env, encoding: 'utf8' }).stdout;
     expect(tty).toContain('Contacting Fulcio, Rekor and the OpenID issuer');

@@ -13,10 +13,9 @@ import { renderManPage, roff, type CommandMeta } from '../../src/cli/man.js';
 import { TOPICS } from '../../src/cli/topics.js';
 import { SETTINGS } from '../../src/config/load.js';
 import { ROOT } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const PAGE = join(ROOT, 'dist', 'man', 'gitseal.1');
-const haveMan = spawnSync('man', ['--version'], { encoding: 'utf8' }).status === 0;
-if (!haveMan && process.env.CI === 'true') throw new Error('man is missing: install the Debian package man-db (the man page tests need it)');
 const tmp = mkdtempSync(join(tmpdir(), 'gitseal-man-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -37,7 +36,7 @@ describe('the manual page', () => {
     expect(body(built)).toBe(body(fresh));
   });
 
-  it.skipIf(!haveMan)('renders without warnings and documents every command, flag, help topic and setting', () => {
+  needs('man').it('renders without warnings and documents every command, flag, help topic and setting', () => {
     const { text, warnings } = render(PAGE);
     expect(warnings).toBe('');
     expect(text).toMatch(/^GITSEAL\(1\)/);
@@ -59,7 +58,7 @@ describe('the manual page', () => {
     expect(text).not.toMatch(/\u2010|\u2212/);
   });
 
-  it.skipIf(!haveMan)('text that looks like roff stays text', () => {
+  needs('man').it('text that looks like roff stays text', () => {
     expect(roff('.TH oops\n\'also\nC:\\path -x')).toBe('\\&.TH oops\n\\&\'also\nC:\\epath \\-x');
     const page = renderManPage({
       version: '1.0.0',

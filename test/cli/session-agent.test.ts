@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,9 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturingOpener, launchChromium, signIn } from '../oidc/helpers.js';
 import { Sandbox } from './helpers.js';
 import { startSandbox, type RunningSandbox } from './sandbox.js';
-
-const haveChromium = existsSync('/usr/bin/chromium');
-if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent; the CLI login test needs a real Chromium');
+import { needs } from '../helpers/tools.js';
 
 const sb = new Sandbox('gitseal-session-');
 let sigstore: RunningSandbox;
@@ -22,7 +19,7 @@ afterAll(async () => {
   sb.cleanup();
 });
 
-describe.skipIf(!haveChromium)('gitseal login / whoami / logout', () => {
+needs('chromium').describe('gitseal login / whoami / logout', () => {
   let browser: BrowserContext;
   beforeAll(async () => {
     browser = await launchChromium();

@@ -14,6 +14,7 @@ import { assembleSignedData, buildSignedAttributes, OID } from '../../src/cms/bu
 import { children, decodeOid, decodeTime, parseDer, type Tlv } from '../../src/util/der.js';
 import { decodePem } from '../../src/util/pem.js';
 import { gpgsmVerify, makeGpgsmHome } from '../e2e/sign-helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const CORPUS = join(__dirname, '..', 'fixtures', 'gitsign-corpus');
 
@@ -64,7 +65,7 @@ describe('CMS builder against real gitsign offline-mode signatures', () => {
   }
 });
 
-describe('CMS builder output checked by openssl and gpgsm', () => {
+needs('openssl', 'gpgsm').describe('CMS builder output checked by openssl and gpgsm', () => {
   it('verifies a self-made signature with openssl cms -verify and gpgsm --verify', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gitseal-cms-'));
     try {

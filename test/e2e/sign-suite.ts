@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeTle } from '../../src/rekor/tle.js';
 import { cmsPieces, gpgsmVerify, makeGpgsmHome, messageDigestMatches, opensslVerify, pemToDer, sigstoreVerify, splitCommit, splitTag } from './sign-helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const execFileP = promisify(execFile);
 export const GITSEAL = resolve(__dirname, '..', '..', 'bin', 'gitseal');
@@ -82,7 +83,7 @@ export function signingSuite(name: string, start: (dir: string) => Promise<Provi
     sigstoreVerify(der, p.trustedRootPath, { identity: p.identity, issuer: p.issuer });
   }
 
-  describe(`git signing through gitseal (${name})`, () => {
+  needs('openssl', 'gpgsm').describe(`git signing through gitseal (${name})`, () => {
     beforeAll(async () => {
       if (!existsSync(resolve(__dirname, '..', '..', 'dist', 'main.js'))) throw new Error('run `npm run build` first: bin/gitseal needs dist/main.js');
       root = realpathSync(mkdtempSync(join(tmpdir(), 'gitseal-e2e-sign-')));
@@ -164,7 +165,7 @@ export function signingSuite(name: string, start: (dir: string) => Promise<Provi
     });
 
     it('embeds an RFC 3161 timestamp when gitseal.timestampServerURL is set', async (ctx) => {
-      if (!p.tsaURL) return ctx.skip();
+      if (!p.tsaURL) return ctx.skip(`${name} has no timestamp authority`);
       const repo = await newRepo('tsa');
       await git(repo, ['config', 'gitseal.timestampServerURL', p.tsaURL]);
       await git(repo, ['commit', '-q', '--allow-empty', '-S', '-m', 'timestamped']);
@@ -177,7 +178,7 @@ export function signingSuite(name: string, start: (dir: string) => Promise<Provi
     });
 
     it('signs through Rekor v2 with a timestamp (gitseal.rekorVersion 2)', async (ctx) => {
-      if (!p.tsaURL || !p.rekorV2URL) return ctx.skip();
+      if (!p.tsaURL || !p.rekorV2URL) return ctx.skip(`${name} has no Rekor v2 and timestamp authority`);
       const repo = await newRepo('rekor-v2');
       const v2 = { GITSEAL_REKOR_URL: p.rekorV2URL, GITSEAL_REKOR_VERSION: '2', GITSEAL_TIMESTAMP_SERVER_URL: p.tsaURL };
       await git(repo, ['commit', '-q', '--allow-empty', '-S', '-m', 'logged in rekor v2'], v2);
@@ -215,7 +216,7 @@ export function signingSuite(name: string, start: (dir: string) => Promise<Provi
     });
 
     it('rides out a service that fails twice and recovers', async (ctx) => {
-      if (!p.flaky) return ctx.skip();
+      if (!p.flaky) return ctx.skip(`${name} cannot inject transient faults`);
       const repo = await newRepo('flaky');
       await p.flaky('Rekor', 2);
       await git(repo, ['commit', '-q', '--allow-empty', '-S', '-m', 'despite a flaky Rekor']);

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { BatchParser, checkRevs, hashAlgoOf, isMissing, readObjects, readRange, revList, type RawObject } from '../../src/git/reader.js';
 import { parseCommit } from '../../src/git/object.js';
 import { GitsealError } from '../../src/errors.js';
-// @ts-expect-error plain .mjs helper shared with the benchmarks
 import { makeHistory } from '../../scripts/bench/fixtures.mjs';
 
 const CORPUS = join(import.meta.dirname, '../fixtures/gitsign-corpus');

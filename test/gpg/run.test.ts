@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { runGpg } from '../../src/gpg/run.js';
 import { decodePem } from '../../src/util/pem.js';
 import { deadPort, startMockSigstore, testToken, type MockSigstore } from '../sign/mock-sigstore.js';
+import { needs } from '../helpers/tools.js';
 
 let dir: string;
 let mock: MockSigstore;
@@ -52,7 +53,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('runGpg', () => {
+needs('openssl').describe('runGpg', () => {
   it('signs: PEM alone on stdout, BEGIN_SIGNING then SIG_CREATED on the status fd', async () => {
     const t0 = Math.floor(Date.now() / 1000);
     const { code, out } = await run(['--status-fd=2', '-bsau', 'Dev <dev@example.test>'], payload);

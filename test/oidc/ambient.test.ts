@@ -59,9 +59,9 @@ describe('GitHub Actions', () => {
       const u = new URL(req.url!, 'http://x');
       seen.push({ auth: req.headers.authorization, audience: u.searchParams.get('audience'), api: u.searchParams.get('api-version') });
       const status = script.shift() ?? 200;
-      if (req.headers.authorization !== 'bearer request-secret') return res.writeHead(401).end();
-      if (status !== 200) return res.writeHead(status).end('try later');
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: 1, value: tokenB }));
+      if (req.headers.authorization !== 'bearer request-secret') res.writeHead(401).end();
+      else if (status !== 200) res.writeHead(status).end('try later');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: 1, value: tokenB }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/_apis/token?api-version=2.0`;

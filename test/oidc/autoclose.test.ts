@@ -7,18 +7,15 @@
  *     close, and the page says to close it instead of showing a countdown that never ends;
  *   - off: no countdown and no script at all.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../cli/helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
 import { capturingOpener, launchChromium } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
-const haveChromium = existsSync('/usr/bin/chromium');
-if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent; the autoclose test needs a real Chromium');
-
-describe.skipIf(!haveChromium)('browser login page: autoclose and autocloseTimeout', () => {
+needs('chromium').describe('browser login page: autoclose and autocloseTimeout', () => {
   const sb = new Sandbox('gitseal-autoclose-');
   let sigstore: RunningSandbox;
   let browser: BrowserContext;
@@ -54,7 +51,7 @@ describe.skipIf(!haveChromium)('browser login page: autoclose and autocloseTimeo
   /** The page a script opened, as window.open does. */
   async function popup(url: string): Promise<Page> {
     const opener = await browser.newPage();
-    const [p] = await Promise.all([opener.waitForEvent('popup'), opener.evaluate((u) => void window.open(u, '_blank'), url)]);
+    const [p] = await Promise.all([opener.waitForEvent('popup'), opener.evaluate((u) => void (globalThis as unknown as { open(url: string, target: string): unknown }).open(u, '_blank'), url)]);
     await p.waitForSelector('#email');
     return p;
   }
@@ -83,7 +80,7 @@ describe.skipIf(!haveChromium)('browser login page: autoclose and autocloseTimeo
     const { page, status } = await loginOn(tab, 'bob@example.test');
     expect(status).toBe(0);
     expect(await page.textContent('#closing')).toMatch(/^This window closes in 1 second\.$|^You can close this window\.$/);
-    await page.waitForFunction(() => document.getElementById('closing')?.textContent === 'You can close this window.', undefined, { timeout: 20_000 });
+    await page.locator('#closing', { hasText: /^You can close this window\.$/ }).waitFor({ timeout: 20_000 });
     expect(page.isClosed()).toBe(false);
     await page.close();
   });

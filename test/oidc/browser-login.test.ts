@@ -6,11 +6,10 @@ import type { RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { login, logout, whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';
-import { capturingOpener, config, haveChromium, isolatedEnv, leakCheck, signIn, startProviderAndBrowser } from './helpers.js';
+import { capturingOpener, config, isolatedEnv, leakCheck, signIn, startProviderAndBrowser } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
-if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent, the browser login tests need a real Chromium');
-
-describe.skipIf(!haveChromium)('browser login in real Chromium', () => {
+needs('chromium').describe('browser login in real Chromium', () => {
   let dir: string;
   let op: RunningOidcProvider;
   let browser: BrowserContext;

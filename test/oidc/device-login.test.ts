@@ -6,9 +6,8 @@ import { clientSecretPath, SANDBOX_CONFIDENTIAL_CLIENT_ID, type RunningOidcProvi
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';
-import { approveDevice, config, haveChromium, isolatedEnv, leakCheck, startProviderAndBrowser } from './helpers.js';
-
-if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent, the device login test needs a real Chromium');
+import { approveDevice, config, isolatedEnv, leakCheck, startProviderAndBrowser } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 /** Wait until gitseal has printed the verification URL and user code (RFC 8628 §3.3). */
 async function prompt(said: string[]): Promise<{ uri: string; code: string }> {
@@ -20,7 +19,7 @@ async function prompt(said: string[]): Promise<{ uri: string; code: string }> {
   throw new Error(`no device prompt in: ${said.join(' | ')}`);
 }
 
-describe.skipIf(!haveChromium)('device login (RFC 8628) approved from a second browser', () => {
+needs('chromium').describe('device login (RFC 8628) approved from a second browser', () => {
   let dir: string;
   let op: RunningOidcProvider;
   let browser: BrowserContext;

@@ -18,13 +18,12 @@ import { startOidcProvider, type RunningOidcProvider } from '../../packages/sand
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { whoami } from '../../src/oidc/session.js';
 import { GitsealError } from '../../src/errors.js';
-import { capturingOpener, config, haveChromium, isolatedEnv, launchChromium, leakCheck, signIn } from './helpers.js';
+import { capturingOpener, config, isolatedEnv, launchChromium, leakCheck, signIn } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 type Tamper = 'none' | 'foreign-key' | 'audience' | 'nonce' | 'expired';
 
-if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent, the forged-token tests log in through Chromium');
-
-describe.skipIf(!haveChromium)('forged ID tokens are refused', () => {
+needs('chromium').describe('forged ID tokens are refused', () => {
   let dir: string;
   let op: RunningOidcProvider;
   let proxy: Server;

@@ -20,7 +20,6 @@ afterAll(() => {
 });
 
 export const CHROMIUM = '/usr/bin/chromium';
-export const haveChromium = existsSync(CHROMIUM);
 
 export function config(issuer: string, over: Partial<GitsealConfig> = {}): GitsealConfig {
   return {

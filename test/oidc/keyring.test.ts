@@ -11,14 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mintIdToken } from '../../packages/sandbox/src/oidc/index.js';
 import { bundleScript, isolatedEnv } from './helpers.js';
-
-const tools = ['/usr/bin/dbus-run-session', '/usr/bin/gnome-keyring-daemon'];
-const haveKeyring = process.platform === 'linux' && tools.every((t) => existsSync(t));
-if (!haveKeyring) console.warn('SKIPPED: the keyring test needs dbus-run-session and gnome-keyring-daemon (apt-get install dbus gnome-keyring)');
+import { needs } from '../helpers/tools.js';
 
 const ISSUER = 'http://127.0.0.1:9/keyring-test';
 
-describe.skipIf(!haveKeyring)('token cache in the OS keyring (Secret Service)', () => {
+needs('dbus', 'gnome-keyring').describe('token cache in the OS keyring (Secret Service)', () => {
   let child: string;
   let token: string;
 

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { mintIdToken, type RunningOidcProvider } from '../../packages/sandbox/src/oidc/index.js';
 import { readCachedToken } from '../../src/oidc/token-cache.js';
-import { bundleScript, capturingOpener, config, haveChromium, isolatedEnv, leakCheck, signIn, startProviderAndBrowser } from './helpers.js';
+import { bundleScript, capturingOpener, config, isolatedEnv, leakCheck, signIn, startProviderAndBrowser } from './helpers.js';
+import { needs } from '../helpers/tools.js';
 
 let work: string;
 let entry: string;
@@ -24,6 +25,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'gitseal-proc-'));
   entry = await bundleScript(`
 import { getIdentityToken } from '@src/oidc/get-token.ts';
+
 const cfg = JSON.parse(process.env.TEST_CFG!);
 try {
   const t = await getIdentityToken(cfg, { env: process.env, say: (l) => process.stderr.write(l + '\\n'), terminal: process.env.TEST_TERMINAL === '1' });
@@ -86,7 +88,7 @@ describe('lazy loading', () => {
   });
 });
 
-describe.skipIf(!haveChromium)('no token in any output or file', () => {
+needs('chromium').describe('no token in any output or file', () => {
   let dir: string;
   let op: RunningOidcProvider;
   let browser: BrowserContext;

@@ -6,6 +6,7 @@ import { TOPICS } from '../../src/cli/topics.js';
 import { ROOT, Sandbox } from '../cli/helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
 import { serveTufRepo, tufRepo } from '../trust/tuf-repo.js';
+import { needs } from '../helpers/tools.js';
 
 /**
  * The published artefact, as `npm publish` would make it: the package's files (dist/ as
@@ -197,9 +198,7 @@ describe('npm package', () => {
     }
   });
 
-  const haveMan = spawnSync('man', ['--version']).status === 0;
-  if (!haveMan && process.env.CI === 'true') throw new Error('man is missing: install the Debian package man-db (the man page test needs it)');
-  it.skipIf(!haveMan)('man gitseal works after the install: npm linked the page under the prefix, found through PATH', () => {
+  needs('man').it('man gitseal works after the install: npm linked the page under the prefix, found through PATH', () => {
     // man-db finds <prefix>/share/man from <prefix>/bin on PATH; no MANPATH
     const env = { PATH: `${join(prefix, 'bin')}:/usr/bin:/bin`, MANPATH: '', MANPAGER: 'cat', PAGER: 'cat', MANWIDTH: '100', LANG: 'C.UTF-8' };
     const w = run('man', ['-w', 'gitseal'], { env });

@@ -124,8 +124,8 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: s
     if (input !== undefined) cp.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    cp.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    cp.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    cp.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    cp.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     cp.on('error', rej);
     cp.on('close', (status) => res({ status, stdout, stderr }));
   });

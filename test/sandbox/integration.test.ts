@@ -116,7 +116,7 @@ describe('a running sandbox', () => {
     expect(again.headers.get('location')).toBe(`/api/v1/log/entries/${first.uuid}`);
     const missing = await fetch(`${sb!.info.urls.rekor}/api/v1/log/entries/${'1'.repeat(80)}`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).code).toBe(404);
+    expect(((await missing.json()) as { code: number }).code).toBe(404);
     const badToken = await fetch(`${sb!.info.urls.fulcio}/api/v2/signingCert`, { method: 'POST', body: '{}' });
     expect(badToken.status).toBeGreaterThanOrEqual(400);
   });
@@ -135,7 +135,7 @@ describe('a running sandbox', () => {
 
   it('keeps the log across a restart on the same directory; old proofs check against the new checkpoint', async () => {
     const id = first.id;
-    const oldLog = await (await fetch(`${sb!.info.urls.rekor}/api/v1/log`)).json();
+    const oldLog = (await (await fetch(`${sb!.info.urls.rekor}/api/v1/log`)).json()) as { treeSize: number };
     const oldUrls = sb!.info.urls;
     await stopSandboxProcess(dir, sb);
     expect(await sb!.exited).toBe(0);
@@ -226,7 +226,7 @@ describe('fault injection', () => {
     expect(r.status).toBe(200);
     await expect(r.text()).rejects.toThrow();
     const ok = await fetch(`${sb!.info.urls.fulcio}/api/v2/trustBundle`);
-    expect((await ok.json()).chains.length).toBeGreaterThan(0);
+    expect(((await ok.json()) as { chains: unknown[] }).chains.length).toBeGreaterThan(0);
   });
 
   it('covers the TSA and the Rekor v2 log as well', async () => {

@@ -14,9 +14,8 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, Sandbox } from '../cli/helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
-import { approveDevice, capturingOpener, haveChromium, launchChromium, signIn } from '../oidc/helpers.js';
-
-if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent; the end-to-end login test needs a real Chromium');
+import { approveDevice, capturingOpener, launchChromium, signIn } from '../oidc/helpers.js';
+import { needs } from '../helpers/tools.js';
 
 const SANDBOX_BIN = join(ROOT, 'packages', 'sandbox', 'bin', 'gitseal-sandbox');
 
@@ -26,7 +25,7 @@ interface Stats {
   rekor: { treeSize: number };
 }
 
-describe.skipIf(!haveChromium)('sandbox as a child process: browser and device logins, then git signs with the cached login', () => {
+needs('chromium').describe('sandbox as a child process: browser and device logins, then git signs with the cached login', () => {
   const sb = new Sandbox('gitseal-logins-');
   const dir = join(sb.dir, 'sigstore');
   let sigstore: RunningSandbox;

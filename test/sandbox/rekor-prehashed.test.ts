@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyPrehashed, type DigestAlgorithm } from '../../packages/sandbox/src/rekor/prehashed.js';
+import { needs } from '../helpers/tools.js';
 
 const digest = (alg: DigestAlgorithm, data: Buffer) => createHash(alg).update(data).digest();
 
-describe('verifyPrehashed', () => {
+needs('openssl').describe('verifyPrehashed', () => {
   const combos: [string, DigestAlgorithm][] = [
     ['P-256', 'sha256'],
     ['P-256', 'sha384'], // digest longer than the order: leftmost bits (SEC 1 §4.1.3)

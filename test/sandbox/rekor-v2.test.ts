@@ -19,6 +19,7 @@ import { decodePem } from '../../src/util/pem.js';
 import { hashedRekordV002Body } from '../../src/verify/tlog.js';
 import { verifyRekorV2Entry } from '../../src/verify/timestamp.js';
 import { rootFromInclusion } from './rfc9162.js';
+import { needs } from '../helpers/tools.js';
 
 const MEDIA = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 const sha256 = (...b: Buffer[]) => createHash('sha256').update(Buffer.concat(b)).digest();
@@ -59,7 +60,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('sandbox Rekor v2', () => {
+needs('openssl').describe('sandbox Rekor v2', () => {
   it('logs a hashedrekord v0.0.2 entry with a proof to an Ed25519-signed C2SP checkpoint', async () => {
     const m = material('entry one');
     const e = await uploadV2(url, m);

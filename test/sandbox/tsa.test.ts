@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTsaService, type TsaService } from '../../packages/sandbox/src/tsa/service.js';
 import { parseTrustedRoot } from '../../src/trust/trusted-root.js';
 import { encodePem } from '../../src/util/pem.js';
+import { needs } from '../helpers/tools.js';
 
 let dir: string;
 let work: string;
@@ -44,7 +45,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('sandbox TSA', () => {
+needs('openssl').describe('sandbox TSA', () => {
   it('answers an RFC 3161 DER query with a token OpenSSL verifies against the TSA root', async () => {
     const tsq = join(work, 'q.tsq');
     openssl(['ts', '-query', '-data', join(work, 'data.txt'), '-sha256', '-cert', '-out', tsq]);

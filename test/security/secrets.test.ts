@@ -18,11 +18,10 @@ import type { GitsealConfig } from '../../src/config/types.js';
 import { getIdentityToken } from '../../src/oidc/get-token.js';
 import { config as oidcTestConfig } from '../oidc/helpers.js';
 import { ensureBuilt, errorLines, gitseal, isolatedEnv, makeRepo, removeSnapshot, startSandbox, tempDir, type Sandbox } from '../reliability/helpers.js';
+import { missingTools, needs } from '../helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn('SKIPPED: /usr/bin/chromium is absent; the login part of the secrets test needs a real browser');
-
+const haveChromium = missingTools(['chromium']).length === 0;
 let work: string;
 let sb: Sandbox;
 let browser: BrowserContext | undefined;
@@ -112,7 +111,7 @@ function assertClean(where: string, haystack: string | Buffer, tokens: string[])
   expect(text, `a JWK private member leaked into ${where}`).not.toMatch(/"d"\s*:\s*"[A-Za-z0-9_-]{20,}"/);
 }
 
-describe.skipIf(!haveChromium)('a full login + sign + verify leaves no secret behind', () => {
+needs('chromium').describe('a full login + sign + verify leaves no secret behind', () => {
   it('tokens, keys and JWK d appear in no output, log, cache file or argv; files 0600 in 0700 dirs', { timeout: 240_000 }, async () => {
     const home = join(work, 'home');
     const env = isolatedEnv(home, { ...sb.env, GITSEAL_AGENT: 'on', GITSEAL_KEYRING: 'off' });
@@ -184,7 +183,7 @@ describe.skipIf(!haveChromium)('a full login + sign + verify leaves no secret be
   });
 });
 
-describe.skipIf(!haveChromium)('browser callback listener', () => {
+needs('chromium').describe('browser callback listener', () => {
   it('binds 127.0.0.1 only and accepts exactly one callback, with our state', { timeout: 120_000 }, async () => {
     const home = join(work, 'home-cb');
     const env = isolatedEnv(home);

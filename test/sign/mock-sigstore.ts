@@ -9,15 +9,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-// @ts-expect-error deep import without types of its own path
 import { fulcioHandler, initializeCA, initializeCTLog } from '@sigstore/mock/dist/fulcio/index.js';
-// @ts-expect-error deep import without types of its own path
 import { initializeTLog, rekorHandler } from '@sigstore/mock/dist/rekor/index.js';
-
-interface Handler {
-  path: string;
-  fn: (body: string) => Promise<{ statusCode: number; response: string; contentType?: string }>;
-}
+import type { Handler } from '@sigstore/mock/dist/shared.types.js';
 
 export interface MockSigstore {
   url: string;

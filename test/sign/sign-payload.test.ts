@@ -16,6 +16,7 @@ import { signPayload } from '../../src/sign/sign-payload.js';
 import { children, decodeOid, parseDer } from '../../src/util/der.js';
 import { decodePem } from '../../src/util/pem.js';
 import { deadPort, startMockSigstore, testToken, type MockSigstore } from './mock-sigstore.js';
+import { needs } from '../helpers/tools.js';
 
 let dir: string;
 let mock: MockSigstore;
@@ -47,7 +48,7 @@ afterAll(async () => {
 
 const payload = Buffer.from('tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor Dev <dev@example.test> 1700000000 +0000\ncommitter Dev <dev@example.test> 1700000000 +0000\n\nsigned by gitseal\n');
 
-describe('signPayload against @sigstore/mock', () => {
+needs('openssl').describe('signPayload against @sigstore/mock', () => {
   it('produces a gitsign-layout CMS with a verified, embedded Rekor entry', async () => {
     const said: string[] = [];
     const r = await signPayload(payload, {

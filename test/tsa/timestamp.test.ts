@@ -16,6 +16,7 @@ import { requestTimestamp } from '../../src/tsa/client.js';
 import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root.js';
 import { encodePem } from '../../src/util/pem.js';
 import { parseTimeStampToken, verifyTimestampToken } from '../../src/verify/timestamp.js';
+import { needs } from '../helpers/tools.js';
 
 const MEDIA = 'application/vnd.dev.sigstore.trustedroot+json;version=0.1';
 const dirs: string[] = [];
@@ -60,7 +61,7 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe('requestTimestamp + verifyTimestampToken', () => {
+needs('openssl').describe('requestTimestamp + verifyTimestampToken', () => {
   it('stamps a signature and verifies the token against the trusted TSA', async () => {
     const sig = cmsSignature();
     const before = Date.now();

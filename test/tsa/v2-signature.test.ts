@@ -25,6 +25,7 @@ import { encodePem } from '../../src/util/pem.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { sandboxCli, sandboxConfig, startSandboxProcess, stopSandboxProcess, type SandboxProcess } from '../sandbox/runner-helpers.js';
 import { bundleTlogEntry } from '../e2e/sign-helpers.js';
+import { needs } from '../helpers/tools.js';
 
 let dir: string;
 let sandbox: SandboxProcess | undefined;
@@ -68,7 +69,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Rekor v2 + RFC 3161 signature against the sandbox', () => {
+needs('openssl').describe('Rekor v2 + RFC 3161 signature against the sandbox', () => {
   it('witnessV2 returns a verified v2 entry and a TSA time inside the certificate validity', () => {
     expect(made.w.entry.version).toBe('0.0.2');
     expect(made.w.entry.integratedTime).toBe(0n);

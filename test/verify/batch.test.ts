@@ -7,7 +7,6 @@ import { pathToFileURL } from 'node:url';
 import { verifyRangeAll, type ObjectResult } from '../../src/verify/batch.js';
 import { VerifiedCache, policyDigest } from '../../src/verify/cache.js';
 import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root.js';
-// @ts-expect-error plain .mjs helper shared with the benchmarks
 import { git, makeHistory, writeLoose } from '../../scripts/bench/fixtures.mjs';
 
 const ROOT = join(import.meta.dirname, '../..');

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { embeddedTrustedRoot } from '../../src/trust/embedded.js';
 import { runGpgVerify, statusLines } from '../../src/verify/gpg-verify.js';
 import { parseAllowedSigners } from '../../src/verify/policy.js';
+import { needs } from '../helpers/tools.js';
 
 const CORPUS = resolve(__dirname, '../fixtures/gitsign-corpus');
 const SRC = resolve(__dirname, '../../src');
@@ -92,7 +93,7 @@ function policyFile(text: string): string {
 
 const fpr = (d: string) => execFileSync('openssl', ['x509', '-in', join(CORPUS, d, 'leaf.pem'), '-noout', '-fingerprint', '-sha1']).toString().split('=')[1].trim().replace(/:/g, '').toLowerCase();
 
-describe('git verify-commit / verify-tag with the real git binary', () => {
+needs('openssl').describe('git verify-commit / verify-tag with the real git binary', () => {
   test('good signature, no policy: accepted with TRUST_UNDEFINED and a warning', () => {
     const oid = oidOf(OFFLINE_COMMIT);
     const v = git(['verify-commit', oid]);
@@ -156,7 +157,7 @@ describe('git verify-commit / verify-tag with the real git binary', () => {
   });
 });
 
-describe('status lines', () => {
+needs('openssl').describe('status lines', () => {
   const load = (d: string) => ({ signature: readFileSync(join(CORPUS, d, 'signature.pem')), payload: readFileSync(join(CORPUS, d, 'payload.bin')) });
 
   async function collect(d: string, policy?: ReturnType<typeof parseAllowedSigners>) {

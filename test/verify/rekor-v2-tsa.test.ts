@@ -16,6 +16,7 @@ import { encodePem } from '../../src/util/pem.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { hashedRekordV002Body } from '../../src/verify/tlog.js';
 import { assembleCms, auditPath, ecKey, EXT, ext, makeCert, makeLeaf, makeWorld, mth, name, PAYLOAD, signedAttributes, type World } from './helpers/forge.js';
+import { needs } from '../helpers/tools.js';
 
 let w: World;
 let dir: string;
@@ -115,7 +116,7 @@ function signV2(opts: { tst?: 'good' | 'other' | 'none'; notBefore?: Date } = {}
   return encodePem('SIGNED MESSAGE', cms);
 }
 
-describe('Rekor v2 entry + RFC 3161 time', () => {
+needs('openssl').describe('Rekor v2 entry + RFC 3161 time', () => {
   test('verifies, with the time taken from the TSA token', async () => {
     const before = Math.floor(Date.now() / 1000) * 1000;
     const r = await verifySignature({ signature: signV2(), payload: PAYLOAD, trust, offline: true });

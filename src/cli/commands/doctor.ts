@@ -4,8 +4,11 @@ import { loadConfig } from '../../config/load.js';
 import { configGetEffective, gitVersion } from '../../git/config-write.js';
 import { describeError } from '../../errors.js';
 import { GitsealCommand } from '../base.js';
-import { checkAutoSign, checkConfigWarnings, checkProgram, checkTrust, probe, type Check } from '../doctor-checks.js';
+import { checkAutoSign, checkConfigWarnings, checkProgram, checkTokenStore, checkTrust, probe, type Check } from '../doctor-checks.js';
 import { checkGitsignNotices, checkPolicy, workTreeTop } from '../doctor-policy.js';
+import { probeKeyring } from '../../oidc/keyring.js';
+import { cacheDir } from '../../oidc/token-cache.js';
+import { isEmbedded } from '../../sea/embedded.js';
 import { humanDuration, out, withSpinner } from '../output.js';
 import { gitsealProgram, gitsealVersion } from '../root.js';
 import { tokenCheck } from '../session-bridge.js';
@@ -20,7 +23,7 @@ export interface DoctorResult {
 
 export default class Doctor extends GitsealCommand {
   static override summary = 'Check the setup and say how to fix each problem';
-  static override description = `Checks, in order: git and its version; which program git runs for x509 signatures and whether it is this gitseal; automatic signing; the configuration (and any gitsign setting gitseal does not apply); the signer policy git verifies with; the trusted root (where it comes from, its age, whether it covers the Fulcio and Rekor you sign with); the cached login; the signing agent; and — unless --offline — whether Fulcio, Rekor and the OpenID issuer answer (short timeouts).
+  static override description = `Checks, in order: git and its version; which program git runs for x509 signatures and whether it is this gitseal; automatic signing; the configuration (and any gitsign setting gitseal does not apply); the signer policy git verifies with; the trusted root (where it comes from, its age, whether it covers the Fulcio and Rekor you sign with); the cached login; where logins are cached (the OS keyring, or the encrypted file and why); the signing agent; and — unless --offline — whether Fulcio, Rekor and the OpenID issuer answer (short timeouts).
 
 Every problem comes with the command that fixes it. Exit status 1 when a check fails (warnings do not fail).`;
   static override examples = [
@@ -79,6 +82,7 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
     checks.push(checkTrust(trust, trustError, cfg, now));
 
     checks.push(await tokenCheck(cfg, env));
+    checks.push(checkTokenStore(await probeKeyring(env), cacheDir(env), isEmbedded()));
 
     try {
       const a = await agentStatus({ env });
