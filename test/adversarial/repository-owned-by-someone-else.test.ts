@@ -141,7 +141,7 @@ describe.skipIf(!isRoot)('ownership and safe.directory, exactly as the real git 
     agree(r, { ...baseEnv, GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'safe.directory', GIT_CONFIG_VALUE_0: '*' }, true);
     const system = join(work, 'system.gitconfig');
     writeFileSync(system, `[safe]\n\tdirectory = ${r}\n`);
-    const sysEnv = { ...baseEnv, GIT_CONFIG_SYSTEM: system };
+    const sysEnv: NodeJS.ProcessEnv = { ...baseEnv, GIT_CONFIG_SYSTEM: system };
     delete sysEnv.GIT_CONFIG_NOSYSTEM;
     agree(r, sysEnv, true);
     agree(r, { ...sysEnv, GIT_CONFIG_NOSYSTEM: '1' }, false);
