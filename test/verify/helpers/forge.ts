@@ -390,3 +390,298 @@ export const PAYLOAD = Buffer.from(
     'committer Alice <alice@example.com> 1748779200 +0000\n\n' +
     'a forged-world commit\n',
 );
+
+// ------------------------------------------------------------ knobs for the adversarial suite (test/adversarial)
+
+/** Every field of a gitsign-layout ContentInfo, each replaceable; unset knobs give exactly assembleCms's output. */
+export interface CmsKnobs {
+  signedAttrsSet: Buffer;
+  signature: Buffer;
+  leaf: Buffer;
+  certs?: Buffer[];
+  tle?: Buffer;
+  tst?: Buffer;
+  /** SignedData.version (default 1). */
+  sdVersion?: number;
+  /** SignerInfo.version (default 1; 3 goes with sid 'ski'). */
+  siVersion?: number;
+  /** 'issuerSerial' (default) or 'ski' (subjectKeyIdentifier [0]). */
+  sid?: 'issuerSerial' | 'ski';
+  /** Content octets of the sid serial INTEGER instead of the leaf's own (e.g. padded with 00). */
+  sidSerialOctets?: Buffer;
+  digestAlgorithm?: string;
+  signatureAlgorithm?: string;
+  /** Extra unsigned attributes: [oid, DER value]. */
+  unsigned?: Array<[string, Buffer]>;
+  /** Raw [1] crls content. */
+  crls?: Buffer;
+  /** Extra SignerInfos after the real one. */
+  moreSignerInfos?: Buffer[];
+  /** Replace the signed attributes [0] content as sent (not what was signed). */
+  signedAttrsRaw?: Buffer;
+}
+
+/** The fields of a leaf's TBS the sid needs: issuer Name and serial INTEGER (raw TLVs). */
+export function leafTbsFields(leafDer: Buffer): { serial: Buffer; serialOctets: Buffer; issuer: Buffer; ski?: Buffer } {
+  const tbs = children(children(parseDer(leafDer))[0]);
+  const serialT = tbs[1];
+  let ski: Buffer | undefined;
+  const extsWrap = tbs.find((t) => t.tag === 0xa3);
+  if (extsWrap) {
+    for (const e of children(children(extsWrap)[0])) {
+      const f = children(e);
+      if (f[0].value.equals(der.oid('2.5.29.14').subarray(2))) ski = parseDer(f[f.length - 1].value).value;
+    }
+  }
+  return { serial: serialT.raw, serialOctets: serialT.value, issuer: tbs[3].raw, ski };
+}
+
+/** The one SignerInfo of a gitsign-layout CMS, every field from the knobs. */
+export function signerInfoWith(k: CmsKnobs): Buffer {
+  const f = leafTbsFields(k.leaf);
+  const sid =
+    k.sid === 'ski'
+      ? tlv(0x80, f.ski ?? keyId(Buffer.alloc(0)))
+      : der.seq(f.issuer, k.sidSerialOctets ? tlv(0x02, k.sidSerialOctets) : f.serial);
+  const signedAttrs = k.signedAttrsRaw ?? Buffer.concat([Buffer.from([0xa0]), k.signedAttrsSet.subarray(1)]);
+  const attrs = [
+    ...(k.tle ? [der.seq(der.oid('1.3.6.1.4.1.57264.3.1'), der.setOf(der.octets(k.tle)))] : []),
+    ...(k.tst ? [der.seq(der.oid('1.2.840.113549.1.9.16.2.14'), der.setOf(k.tst))] : []),
+    ...(k.unsigned ?? []).map(([oid, v]) => der.seq(der.oid(oid), der.setOf(v))),
+  ];
+  const unsigned = attrs.length ? [tlv(0xa1, ...attrs.sort(Buffer.compare))] : [];
+  return der.seq(
+    der.int(k.siVersion ?? (k.sid === 'ski' ? 3 : 1)),
+    sid,
+    der.seq(der.oid(k.digestAlgorithm ?? '2.16.840.1.101.3.4.2.1')),
+    signedAttrs,
+    der.seq(der.oid(k.signatureAlgorithm ?? '1.2.840.10045.4.3.2')),
+    der.octets(k.signature),
+    ...unsigned,
+  );
+}
+
+/** A ContentInfo from the knobs (assembleCms with every field open to change). */
+export function assembleCmsWith(k: CmsKnobs): Buffer {
+  const sd = der.seq(
+    der.int(k.sdVersion ?? 1),
+    der.setOf(der.seq(der.oid(k.digestAlgorithm ?? '2.16.840.1.101.3.4.2.1'))),
+    der.seq(der.oid('1.2.840.113549.1.7.1')),
+    tlv(0xa0, ...(k.certs ?? [k.leaf])),
+    ...(k.crls ? [tlv(0xa1, k.crls)] : []),
+    tlv(0x31, signerInfoWith(k), ...(k.moreSignerInfos ?? [])),
+  );
+  return der.seq(der.oid('1.2.840.113549.1.7.2'), der.explicit(0, sd));
+}
+
+/** The pieces of a signature with a real Rekor v1 entry, before assembly: sign, then break one knob. */
+export function signedParts(w: World, leaf: { key: KeyPair; der: Buffer }, payload: Buffer, o: SignOpts = {}): CmsKnobs & { tleEntry?: TransparencyLogEntry } {
+  const signedAttrsSet = signedAttributes(payload, o.signingTime ?? new Date('2025-06-01T12:00:30Z'));
+  const signature = sign('sha256', signedAttrsSet, leaf.key.privateKey);
+  const body = canonicalBody(hashedRekordV001(createHash('sha256').update(signedAttrsSet).digest(), signature, leaf.der));
+  const tleEntry = o.noTlog ? undefined : (o.tle ?? logEntry(w, o.bodyOverride ?? body, o));
+  return { signedAttrsSet, signature, leaf: leaf.der, certs: o.certs, tle: tleEntry ? encodeTle(tleEntry) : undefined, tleEntry };
+}
+
+/** PEM of assembleCmsWith(k). */
+export function pemOf(k: CmsKnobs): string {
+  return encodePem('SIGNED MESSAGE', assembleCmsWith(k));
+}
+
+/**
+ * `n` CA certificates that share one key and one name, each self-issued: every one of them
+ * "issues" every other (and itself), the shape that made path building try every ordering.
+ * Returns the key (to issue a leaf with) and the certificates.
+ */
+export function sameKeyCas(n: number, o: { name?: Buffer; key?: KeyPair; aki?: boolean } = {}): { key: KeyPair; name: Buffer; certs: Buffer[] } {
+  const key = o.key ?? ecKey('P-384');
+  const nm = o.name ?? name('sigstore-intermediate');
+  const certs = Array.from({ length: n }, () =>
+    makeCert({
+      issuer: nm,
+      subject: nm,
+      spki: key.spki,
+      notBefore: new Date('2020-01-01Z'),
+      notAfter: new Date('2040-01-01Z'),
+      extensions: [EXT.caKeyUsage(), EXT.caBasic(), EXT.ski(key.spki), ...(o.aki === false ? [] : [EXT.aki(key.spki)])],
+      signer: key.privateKey,
+      sha384: true,
+    }),
+  );
+  return { key, name: nm, certs };
+}
+
+// ------------------------------------------------------------ RFC 3161 timestamp authority
+
+export interface Tsa {
+  root: KeyPair;
+  leaf: KeyPair;
+  rootCert: Buffer;
+  leafCert: Buffer;
+  /** The trusted-root JSON "timestampAuthorities" item for it. */
+  trustItem: Record<string, unknown>;
+}
+
+export function makeTsa(cn = 'forged-tsa'): Tsa {
+  const root = ecKey();
+  const leaf = ecKey();
+  const nb = new Date('2020-01-01Z');
+  const na = new Date('2040-01-01Z');
+  const rootName = name(`${cn}-root`);
+  const rootCert = makeCert({ issuer: rootName, subject: rootName, spki: root.spki, notBefore: nb, notAfter: na, extensions: [EXT.caKeyUsage(), EXT.caBasic(), EXT.ski(root.spki)], signer: root.privateKey });
+  const leafCert = makeCert({
+    issuer: rootName,
+    subject: name(cn),
+    spki: leaf.spki,
+    notBefore: nb,
+    notAfter: na,
+    extensions: [ext('2.5.29.37', true, der.seq(der.oid('1.3.6.1.5.5.7.3.8'))), EXT.ski(leaf.spki), EXT.aki(root.spki)],
+    signer: root.privateKey,
+  });
+  return {
+    root,
+    leaf,
+    rootCert,
+    leafCert,
+    trustItem: {
+      uri: `http://127.0.0.1:1/${cn}`,
+      certChain: { certificates: [{ rawBytes: leafCert.toString('base64') }, { rawBytes: rootCert.toString('base64') }] },
+      validFor: { start: '2020-01-01T00:00:00Z' },
+    },
+  };
+}
+
+/**
+ * An RFC 3161 TimeStampToken over sha256(data) at `genTime`, signed by the TSA leaf, with the
+ * ESS signing-certificate-v2 attribute and the TSA leaf embedded (SignedData v3, as TSAs write).
+ */
+export function tsaToken(tsa: Tsa, data: Buffer, genTime: Date, extraCerts: Buffer[] = []): Buffer {
+  const attr = (oid: string, v: Buffer) => der.seq(der.oid(oid), der.setOf(v));
+  const tstInfo = der.seq(
+    der.int(1),
+    der.oid('1.3.6.1.4.1.57264.2'),
+    der.seq(der.seq(der.oid('2.16.840.1.101.3.4.2.1')), der.octets(createHash('sha256').update(data).digest())),
+    der.int(4242),
+    der.generalizedTime(genTime),
+  );
+  const f = leafTbsFields(tsa.leafCert);
+  const essCertId = der.seq(der.octets(createHash('sha256').update(tsa.leafCert).digest()), der.seq(der.seq(tlv(0xa4, f.issuer)), f.serial));
+  const signedAttrs = der.setOf(
+    attr('1.2.840.113549.1.9.3', der.oid('1.2.840.113549.1.9.16.1.4')),
+    attr('1.2.840.113549.1.9.4', der.octets(createHash('sha256').update(tstInfo).digest())),
+    attr('1.2.840.113549.1.9.16.2.47', der.seq(der.seq(essCertId))),
+  );
+  const si = der.seq(
+    der.int(1),
+    der.seq(f.issuer, f.serial),
+    der.seq(der.oid('2.16.840.1.101.3.4.2.1')),
+    Buffer.concat([Buffer.from([0xa0]), signedAttrs.subarray(1)]),
+    der.seq(der.oid('1.2.840.10045.4.3.2')),
+    der.octets(sign('sha256', signedAttrs, tsa.leaf.privateKey)),
+  );
+  const sd = der.seq(
+    der.int(3),
+    der.setOf(der.seq(der.oid('2.16.840.1.101.3.4.2.1'))),
+    der.seq(der.oid('1.2.840.113549.1.9.16.1.4'), der.explicit(0, der.octets(tstInfo))),
+    tlv(0xa0, tsa.leafCert, ...extraCerts),
+    der.setOf(si),
+  );
+  return der.seq(der.oid('1.2.840.113549.1.7.2'), der.explicit(0, sd));
+}
+
+/** The world's trusted root with extra timestamp authorities (and/or other tlogs) merged in. */
+export function trustWith(w: World, o: { tsas?: Tsa[]; tlogs?: Record<string, unknown>[] }): { json: string; trust: TrustedRoot } {
+  const j = JSON.parse(w.trustJson);
+  if (o.tsas) j.timestampAuthorities = o.tsas.map((t) => t.trustItem);
+  if (o.tlogs) j.tlogs = [...j.tlogs, ...o.tlogs];
+  const json = JSON.stringify(j);
+  return { json, trust: parseTrustedRoot(json) };
+}
+
+// ------------------------------------------------------------ Rekor v2 (rekor-tiles): Ed25519 C2SP checkpoints
+
+export interface V2Log {
+  name: string;
+  key: { privateKey: KeyObject; publicKey: KeyObject };
+  spki: Buffer;
+  logId: Buffer;
+  /** The trusted-root JSON "tlogs" item for it. */
+  trustItem: Record<string, unknown>;
+}
+
+export function makeV2Log(logName = 'log2025-forged.rekor.example'): V2Log {
+  const key = generateKeyPairSync('ed25519');
+  const spki = key.publicKey.export({ type: 'spki', format: 'der' }) as Buffer;
+  const logId = createHash('sha256').update(Buffer.concat([Buffer.from(logName + '\n'), Buffer.from([1]), spki.subarray(12)])).digest();
+  return {
+    name: logName,
+    key,
+    spki,
+    logId,
+    trustItem: {
+      baseUrl: `https://${logName}`,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: spki.toString('base64'), keyDetails: 'PKIX_ED25519', validFor: { start: '2020-01-01T00:00:00Z' } },
+      logId: { keyId: logId.toString('base64') },
+    },
+  };
+}
+
+/**
+ * A hashedrekord v0.0.2 entry for `body` at tree index `index` of a `size`-leaf tree, with a
+ * C2SP checkpoint the log signs; `logIndex` is the entry's own (unauthenticated) index field.
+ */
+export function v2Entry(log: V2Log, body: Buffer, o: { index?: number; size?: number; logIndex?: bigint; proofIndex?: bigint } = {}): TransparencyLogEntry {
+  const size = o.size ?? 6;
+  const index = o.index ?? 4;
+  const leaves = Array.from({ length: size }, (_, i) => (i === index ? body : Buffer.from(`v2 entry ${i}`)));
+  const root = mth(leaves);
+  const note = `${log.name}\n${size}\n${root.toString('base64')}\n`;
+  const sig = sign(null, Buffer.from(note), log.key.privateKey);
+  return {
+    logIndex: o.logIndex ?? BigInt(index),
+    logId: log.logId,
+    kind: 'hashedrekord',
+    version: '0.0.2',
+    integratedTime: 0n,
+    inclusionProof: {
+      logIndex: o.proofIndex ?? BigInt(index),
+      rootHash: root,
+      treeSize: BigInt(size),
+      hashes: auditPath(index, leaves),
+      checkpoint: `${note}\n\u2014 ${log.name} ${Buffer.concat([log.logId.subarray(0, 4), sig]).toString('base64')}\n`,
+    },
+  };
+}
+
+/** hashedrekord v0.0.2 body (rekor-tiles protobuf JSON), written independently of src/verify/tlog.ts. */
+export function v2Body(digest: Buffer, signature: Buffer, leafDer: Buffer): Buffer {
+  return Buffer.from(
+    canonicalize({
+      apiVersion: '0.0.2',
+      kind: 'hashedrekord',
+      spec: {
+        hashedRekordV002: {
+          data: { algorithm: 'SHA2_256', digest: digest.toString('base64') },
+          signature: { content: signature.toString('base64'), verifier: { keyDetails: 'PKIX_ECDSA_P256_SHA_256', x509Certificate: { rawBytes: leafDer.toString('base64') } } },
+        },
+      },
+    }),
+  );
+}
+
+// ------------------------------------------------------------ git objects
+
+/** A raw commit object: `payload` with `pem` as its gpgsig header, placed where git puts it (end of the header block). */
+export function signedCommit(payload: Buffer, pem: string, header = 'gpgsig'): Buffer {
+  const text = payload.toString('latin1');
+  const end = text.indexOf('\n\n');
+  const lines = pem.replace(/\n$/, '').split('\n');
+  const h = lines.map((l, i) => (i === 0 ? `${header} ${l}` : ` ${l}`)).join('\n') + '\n';
+  return Buffer.from(text.slice(0, end + 1) + h + text.slice(end + 1), 'latin1');
+}
+
+/** A commit payload with the given header lines (tree first), then a blank line and the message. */
+export function commitPayload(headers: string[], message = 'forged\n'): Buffer {
+  return Buffer.from(['tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904', ...headers].join('\n') + '\n\n' + message, 'latin1');
+}
