@@ -14,7 +14,7 @@ import {
   TAG,
   type Tlv,
 } from '../util/der.js';
-import { decodePem } from '../util/pem.js';
+import { decodeSinglePem } from '../util/pem.js';
 import { subjectKeyId, type Certificate } from '../x509/certificate.js';
 
 /** gitsign signatures are ~1–2 KB, ~8 KB with a TSA token; anything beyond 64 KiB is refused. */
@@ -84,7 +84,9 @@ export function signatureDer(input: string | Buffer): Buffer {
   if (size > MAX_SIGNATURE_BYTES * 2) throw new GitsealError('INPUT_TOO_LARGE', 'signature larger than 64 KiB');
   let der: Buffer;
   if (Buffer.isBuffer(input) && input[0] === 0x30) der = input;
-  else der = decodePem(typeof input === 'string' ? input : input.toString('latin1'), 'SIGNED MESSAGE');
+  // Exactly one "SIGNED MESSAGE" block and nothing else but whitespace: a second block (say a
+  // PGP signature in a second gpgsig header, which git concatenates) is not silently skipped.
+  else der = decodeSinglePem(typeof input === 'string' ? input : input.toString('latin1'), 'SIGNED MESSAGE');
   if (der.length > MAX_SIGNATURE_BYTES) throw new GitsealError('INPUT_TOO_LARGE', 'signature larger than 64 KiB');
   return der;
 }
