@@ -5,6 +5,7 @@
  */
 import { GitsealError } from '../errors.js';
 import {
+  checkStrictDer,
   children,
   decodeInteger,
   expectChildren,
@@ -49,11 +50,16 @@ export interface SignerInfo {
   /** sid IssuerAndSerialNumber: raw DER Name and serial content octets. */
   sid: { issuer: Buffer; serialRaw: Buffer; serial: bigint } | { subjectKeyId: Buffer };
   digestAlgorithm: string;
+  /** The AlgorithmIdentifier parameters, when present (raw DER), for digestAlgorithm and signatureAlgorithm. */
+  digestAlgorithmParams?: Buffer;
+  signatureAlgorithmParams?: Buffer;
   /** signedAttrs exactly as received, with the [0] IMPLICIT tag (0xA0). */
   signedAttrsRaw?: Buffer;
   /** The same bytes re-tagged as SET (0x31): what the signature covers (RFC 5652 §5.4). */
   signedAttrsSet?: Buffer;
   signedAttrs: Map<string, Attribute>;
+  /** Each signed attribute's DER, in the order received (DER requires SET OF order). */
+  signedAttrsOrder?: Buffer[];
   signatureAlgorithm: string;
   signature: Buffer;
   unsignedAttrs: Map<string, Attribute>;
@@ -64,6 +70,8 @@ export interface SignedData {
   der: Buffer;
   version: number;
   digestAlgorithms: string[];
+  /** Whether any of digestAlgorithms carries parameters other than NULL. */
+  digestAlgorithmsHaveParams?: boolean;
   eContentType: string;
   /** True when eContent is absent (git signatures are always detached). */
   detached: boolean;
@@ -89,6 +97,18 @@ export function signatureDer(input: string | Buffer): Buffer {
   else der = decodeSinglePem(typeof input === 'string' ? input : input.toString('latin1'), 'SIGNED MESSAGE');
   if (der.length > MAX_SIGNATURE_BYTES) throw new GitsealError('INPUT_TOO_LARGE', 'signature larger than 64 KiB');
   return der;
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL } → [oid, raw parameters]. */
+function algorithmIdentifier(t: Tlv | undefined, what: string): [string, Buffer | undefined] {
+  const f = expectChildren(t, TAG.SEQUENCE, what);
+  if (f.length < 1 || f.length > 2) bad(`${what} must be an algorithm and at most one parameter`);
+  return [readOid(f[0], what), f[1]?.raw];
+}
+
+/** True for the DER NULL (05 00). */
+export function isNull(raw: Buffer | undefined): boolean {
+  return raw !== undefined && raw.length === 2 && raw[0] === TAG.NULL && raw[1] === 0;
 }
 
 function parseAttributes(t: Tlv, what: string): Map<string, Attribute> {
@@ -121,20 +141,19 @@ function parseSignerInfo(t: Tlv): SignerInfo {
   } else if (sidT?.tag === 0x80 && version === 3) {
     sid = { subjectKeyId: sidT.value };
   } else bad('SignerInfo version and sid do not match (RFC 5652 §5.3)');
-  const digestAlgorithm = readOid(children(expectTag(f[i++], TAG.SEQUENCE, 'digestAlgorithm'))[0], 'digestAlgorithm');
+  const [digestAlgorithm, digestAlgorithmParams] = algorithmIdentifier(f[i++], 'digestAlgorithm');
   let signedAttrsRaw: Buffer | undefined;
   let signedAttrsSet: Buffer | undefined;
   let signedAttrs = new Map<string, Attribute>();
+  let signedAttrsOrder: Buffer[] | undefined;
   if (f[i]?.tag === 0xa0) {
     const sa = f[i++];
     signedAttrsRaw = sa.raw;
     signedAttrsSet = Buffer.concat([Buffer.from([TAG.SET]), sa.raw.subarray(1)]);
     signedAttrs = parseAttributes(sa, 'signed attributes');
+    signedAttrsOrder = children(sa).map((a) => a.raw);
   }
-  const signatureAlgorithm = readOid(
-    children(expectTag(f[i++], TAG.SEQUENCE, 'signatureAlgorithm'))[0],
-    'signatureAlgorithm',
-  );
+  const [signatureAlgorithm, signatureAlgorithmParams] = algorithmIdentifier(f[i++], 'signatureAlgorithm');
   const signature = expectTag(f[i++], TAG.OCTET_STRING, 'signature').value;
   let unsignedAttrs = new Map<string, Attribute>();
   if (f[i]?.tag === 0xa1) unsignedAttrs = parseAttributes(f[i++], 'unsigned attributes');
@@ -143,9 +162,12 @@ function parseSignerInfo(t: Tlv): SignerInfo {
     version,
     sid,
     digestAlgorithm,
+    digestAlgorithmParams,
+    signatureAlgorithmParams,
     signedAttrsRaw,
     signedAttrsSet,
     signedAttrs,
+    signedAttrsOrder,
     signatureAlgorithm,
     signature,
     unsignedAttrs,
@@ -157,6 +179,8 @@ export function parseSignedData(input: string | Buffer): SignedData {
   const der = signatureDer(input);
   let ci: Tlv[];
   try {
+    // DER everywhere, also in the parts no parser below reads (X.690 §10; src/util/der.ts).
+    checkStrictDer(der);
     ci = expectChildren(parseDer(der), TAG.SEQUENCE, 'ContentInfo');
   } catch (e) {
     if (e instanceof GitsealError && e.code === 'BAD_DER') bad(e.message);
@@ -171,9 +195,9 @@ export function parseSignedData(input: string | Buffer): SignedData {
     let i = 0;
     const version = Number(decodeInteger(expectTag(sd[i++], TAG.INTEGER, 'version').value));
     if (version < 1 || version > 5) bad(`unsupported SignedData version ${version}`);
-    const digestAlgorithms = expectChildren(sd[i++], TAG.SET, 'digestAlgorithms').map((a) =>
-      readOid(children(expectTag(a, TAG.SEQUENCE, 'DigestAlgorithmIdentifier'))[0], 'digestAlgorithm'),
-    );
+    const digestAlgorithmIds = expectChildren(sd[i++], TAG.SET, 'digestAlgorithms').map((a) => algorithmIdentifier(a, 'DigestAlgorithmIdentifier'));
+    const digestAlgorithms = digestAlgorithmIds.map(([oid]) => oid);
+    const digestAlgorithmsHaveParams = digestAlgorithmIds.some(([, p]) => p !== undefined && !isNull(p));
     const eci = expectChildren(sd[i++], TAG.SEQUENCE, 'encapContentInfo');
     const eContentType = readOid(eci[0], 'eContentType');
     if (eci.length > 2) bad('encapContentInfo has extra fields');
@@ -193,7 +217,9 @@ export function parseSignedData(input: string | Buffer): SignedData {
       }
       if (certificates.length > MAX_CERTS) bad('too many certificates');
     }
-    if (sd[i]?.tag === 0xa1) i++; // crls: ignored (Fulcio certificates are not revoked by CRL)
+    // crls: nothing would check them (Fulcio certificates live ten minutes and are not revoked
+    // by CRL), and an unread field is a place to hide bytes: refused, as gitsign never writes one.
+    if (sd[i]?.tag === 0xa1) bad('the crls field is not accepted');
     const sis = expectChildren(sd[i++], TAG.SET, 'signerInfos');
     if (i !== sd.length) bad('unexpected fields after signerInfos');
     if (sis.length === 0) bad('no signer');
@@ -202,6 +228,7 @@ export function parseSignedData(input: string | Buffer): SignedData {
       der: der,
       version,
       digestAlgorithms,
+      digestAlgorithmsHaveParams,
       eContentType,
       detached,
       eContent,

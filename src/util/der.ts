@@ -129,18 +129,66 @@ export function readOid(t: Tlv | undefined, what: string): string {
   return decodeOid(expectTag(t, TAG.OID, what).value);
 }
 
-/** INTEGER content as a bigint (two's complement). */
+/** True when INTEGER content octets are minimal (X.690 §8.3.2: the first nine bits are not all equal). */
+export function isMinimalInteger(value: Buffer): boolean {
+  return !(value.length > 1 && ((value[0] === 0 && !(value[1] & 0x80)) || (value[0] === 0xff && value[1] & 0x80)));
+}
+
+/** INTEGER content as a bigint (two's complement); a padded (non-minimal) encoding is not DER and is refused. */
 export function decodeInteger(value: Buffer): bigint {
   if (value.length === 0) bad('empty INTEGER');
+  if (!isMinimalInteger(value)) bad('non-minimal INTEGER');
   let n = BigInt('0x' + value.toString('hex'));
   if (value[0] & 0x80) n -= 1n << BigInt(value.length * 8);
   return n;
+}
+
+/** A DER BOOLEAN (X.690 §11.1: one octet, 0x00 or 0xFF). */
+export function decodeBoolean(t: Tlv): boolean {
+  if (t.tag !== TAG.BOOLEAN || t.value.length !== 1 || (t.value[0] !== 0 && t.value[0] !== 0xff)) bad('BOOLEAN must be one octet, 00 or FF');
+  return t.value[0] === 0xff;
+}
+
+/** Deepest nesting of constructed elements accepted by checkStrictDer (a certificate inside a CMS is ~10). */
+export const MAX_DER_DEPTH = 32;
+
+/**
+ * Walk every element of `buf` (which must hold exactly one) and refuse what is not DER even
+ * where no parser looks: every length definite and minimal (readTlv), no trailing bytes,
+ * INTEGERs minimal, BOOLEANs 00/FF, no constructed encodings of primitive universal types
+ * (X.690 §10.2), nesting at most MAX_DER_DEPTH. Iterative: a deep input cannot exhaust the stack.
+ */
+export function checkStrictDer(buf: Buffer, maxDepth = MAX_DER_DEPTH): void {
+  const stack: Array<{ t: Tlv; depth: number }> = [{ t: parseDer(buf), depth: 1 }];
+  while (stack.length) {
+    const { t, depth } = stack.pop()!;
+    if (t.tag === TAG.INTEGER) {
+      if (t.value.length === 0 || !isMinimalInteger(t.value)) bad('non-minimal INTEGER');
+    } else if (t.tag === TAG.BOOLEAN) {
+      decodeBoolean(t);
+    } else if (t.tag & 0x20) {
+      // Universal class: only SEQUENCE and SET are constructed in DER.
+      if ((t.tag & 0xc0) === 0 && t.tag !== TAG.SEQUENCE && t.tag !== TAG.SET) bad(`constructed encoding of universal type ${t.tag & 0x1f}`);
+      if (depth >= maxDepth) bad(`elements nested more than ${maxDepth} deep`);
+      for (const c of children(t)) if (c.tag & 0x20 || c.tag === TAG.INTEGER || c.tag === TAG.BOOLEAN) stack.push({ t: c, depth: depth + 1 });
+    }
+  }
 }
 
 /** Input bytes shown in an error: printable ASCII only, capped, so a message stays one harmless line. */
 function printable(s: string): string {
   const p = s.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
   return s.length > 40 ? p + '…' : p;
+}
+
+/** A UTC instant from calendar fields that must each be in range (no "month 13" rolling into next year). */
+function calendarDate(y: number, mo: number, d: number, h: number, mi: number, sec: number, ms: number, text: string): Date {
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, sec, ms));
+  date.setUTCFullYear(y); // Date.UTC maps years 0–99 to 1900–1999
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || date.getUTCHours() !== h || date.getUTCMinutes() !== mi || date.getUTCSeconds() !== sec) {
+    bad(`time "${printable(text)}" is not a valid date and time`);
+  }
+  return date;
 }
 
 /** UTCTime (RFC 5280 §4.1.2.5.1) or GeneralizedTime content as a Date. */
@@ -152,13 +200,15 @@ export function decodeTime(t: Tlv): Date {
     if (!m) bad(`bad UTCTime "${printable(s)}"`);
     const yy = Number(m[1]);
     const year = yy >= 50 ? 1900 + yy : 2000 + yy;
-    return new Date(Date.UTC(year, +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+    return calendarDate(year, +m[2], +m[3], +m[4], +m[5], +m[6], 0, s);
   }
   if (t.tag === TAG.GENERALIZED_TIME) {
     m = s.match(/^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d{1,9}))?Z$/);
     if (!m) bad(`bad GeneralizedTime "${printable(s)}"`);
+    // X.690 §11.7.3: a fraction has no trailing zeros (and no lone "."), so each instant has one encoding.
+    if (m[7] !== undefined && m[7].endsWith('0')) bad(`bad GeneralizedTime "${printable(s)}" (trailing zero in the fraction)`);
     const ms = m[7] ? Math.floor(Number('0.' + m[7]) * 1000) : 0;
-    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms));
+    return calendarDate(+m[1], +m[2], +m[3], +m[4], +m[5], +m[6], ms, s);
   }
   return bad(`expected a time, got tag 0x${t.tag.toString(16)}`);
 }

@@ -20,7 +20,19 @@ import {
 import { OID } from '../x509/oids.js';
 import { verifyIssuedBy } from '../x509/signature.js';
 
-const MAX_DEPTH = 6;
+/**
+ * Untrusted certificates a path may draw on (the signature's certificates, after dropping the
+ * leaf and byte copies of trusted ones). gitsign writes the leaf alone or [intermediate, leaf];
+ * the deepest chain Fulcio hands out is leaf, intermediate, root. Four covers that chain plus
+ * one more intermediate of a private CA; anything beyond is refused before any check.
+ */
+export const MAX_UNTRUSTED_CERTS = 4;
+/**
+ * CA certificates from the signature allowed between the leaf and a certificate of the
+ * trusted root. A Sigstore trusted root lists each CA's whole chain (intermediates and root),
+ * so real paths need none; one keeps a root that lists only its root CA usable.
+ */
+export const MAX_UNTRUSTED_DEPTH = 1;
 
 /** Extensions we understand; any other critical extension fails the path (RFC 5280 §4.2). */
 const HANDLED_CRITICAL = new Set<string>([
@@ -61,26 +73,59 @@ function fail(msg: string): never {
 }
 
 /**
- * Depth-first search for a path from `cert` up to the root of `chain` (the
- * trusted CA chain, root last), by key. Once the path reaches a certificate of
- * the trusted chain itself, the rest of that chain is trust material as the
- * root lists it, so it is appended without re-checking its signatures (P-384
- * verification costs milliseconds on the hot path).
+ * Where a trusted certificate sits: which authority's chain, at which position. One
+ * certificate may appear in several authorities (a CA listed again with another window).
  */
-function buildPath(cert: Certificate, candidates: Certificate[], chain: Certificate[], path: Certificate[]): Certificate[] | undefined {
-  if (path.length > MAX_DEPTH) return undefined;
-  if (path.length > 1) {
-    const k = chain.findIndex((c) => c.der.equals(cert.der));
-    if (k >= 0) return [...path, ...chain.slice(k + 1)];
-  }
-  const aki = authorityKeyId(cert);
-  for (const cand of candidates) {
-    if (path.some((p) => p.der.equals(cand.der))) continue;
-    const ski = subjectKeyId(cand);
-    if (aki && ski && !aki.equals(ski)) continue;
-    if (!verifyIssuedBy(cert, cand)) continue;
-    const found = buildPath(cand, candidates, chain, [...path, cand]);
-    if (found) return found;
+interface TrustedPlace {
+  ca: Authority;
+  chain: Certificate[];
+  index: number;
+}
+
+/**
+ * Path search from the leaf toward trusted CA keys, bounded whatever the input holds:
+ * breadth first (shortest path first, so the depth cap cannot hide a short path), every
+ * certificate expanded at most once, trusted candidates tried before untrusted ones, the
+ * key-identifier hint (AKI/SKI) before any signature check, and each (certificate, issuer)
+ * pair checked at most once — a failure is never checked again. Once the path reaches a
+ * certificate of a trusted chain, the rest of that chain is trust material as the root lists
+ * it and is appended without re-checking its signatures (P-384 checks cost milliseconds).
+ * Cost: at most (1 + untrusted) × (trusted + untrusted) signature checks, whatever the
+ * input; with the caps below, a few dozen at worst, a single one for a real Fulcio leaf.
+ */
+function findIssuerPath(leaf: Certificate, trusted: Certificate[], untrusted: Certificate[]): { prefix: Certificate[]; reached: Certificate[] } | undefined {
+  const trustedSet = new Set(trusted);
+  const parent = new Map<Certificate, Certificate>();
+  const depth = new Map<Certificate, number>([[leaf, 0]]);
+  const queue: Certificate[] = [leaf];
+  const candidates = [...trusted, ...untrusted];
+  for (let qi = 0; qi < queue.length; qi++) {
+    const cert = queue[qi];
+    const d = depth.get(cert)!;
+    const aki = authorityKeyId(cert);
+    // Every trusted issuer of this certificate (one key may sit in several CAs with other windows).
+    const reached: Certificate[] = [];
+    for (const cand of candidates) {
+      if (cand === cert || depth.has(cand)) continue;
+      const isTrusted = trustedSet.has(cand);
+      // An untrusted CA is worth a check only while the depth cap allows another level.
+      if (!isTrusted && (reached.length > 0 || d + 1 > MAX_UNTRUSTED_DEPTH)) continue;
+      const ski = subjectKeyId(cand);
+      if (aki && ski && !aki.equals(ski)) continue;
+      if (!verifyIssuedBy(cert, cand)) continue;
+      if (isTrusted) {
+        reached.push(cand);
+        continue;
+      }
+      parent.set(cand, cert);
+      depth.set(cand, d + 1);
+      queue.push(cand);
+    }
+    if (reached.length) {
+      const prefix = [cert];
+      for (let c = parent.get(cert); c; c = parent.get(c)) prefix.unshift(c);
+      return { prefix, reached };
+    }
   }
   return undefined;
 }
@@ -128,13 +173,34 @@ export function verifyChainTo(
   opts: ChainOptions & { eku: string; what: string },
 ): { path: Buffer[]; certificates: Certificate[]; ca: Authority } {
   const leafCert = asCert(leaf);
-  const extras = extra.map(asCert).filter((c) => !c.der.equals(leafCert.der));
-  let outOfWindow: Authority | undefined;
+  // The same few trusted chains for every signature: parsed once (by exact bytes), so one
+  // certificate listed by several authorities is one object here.
+  const places = new Map<Certificate, TrustedPlace[]>();
   for (const ca of authorities) {
-    // The same few trusted chains for every signature: parsed once (by exact bytes).
     const chain = ca.certChain.map(parseCertificateCached);
-    const path = buildPath(leafCert, [...chain, ...extras], chain, [leafCert]);
-    if (!path) continue;
+    chain.forEach((c, index) => {
+      const list = places.get(c) ?? [];
+      list.push({ ca, chain, index });
+      places.set(c, list);
+    });
+  }
+  const trustedDer = new Set([...places.keys()].map((c) => c.der.toString('base64')));
+  const seen = new Set<string>([leafCert.der.toString('base64')]);
+  const untrusted: Certificate[] = [];
+  for (const e of extra) {
+    const der = (Buffer.isBuffer(e) ? e : e.der).toString('base64');
+    if (seen.has(der) || trustedDer.has(der)) continue;
+    seen.add(der);
+    untrusted.push(asCert(e));
+  }
+  if (untrusted.length > MAX_UNTRUSTED_CERTS) {
+    fail(`the signature carries ${untrusted.length} untrusted certificates; at most ${MAX_UNTRUSTED_CERTS} are accepted`);
+  }
+  const found = findIssuerPath(leafCert, [...places.keys()], untrusted);
+  let outOfWindow: Authority | undefined;
+  for (const place of found ? found.reached.flatMap((c) => places.get(c)!) : []) {
+    const { ca } = place;
+    const path = [...found!.prefix, ...place.chain.slice(place.index)];
     if (!inValidity(ca.validFor, at)) {
       outOfWindow = ca;
       continue;

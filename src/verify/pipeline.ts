@@ -24,6 +24,7 @@ import {
 import { OID } from '../x509/oids.js';
 import { verifyWithSpki } from '../x509/signature.js';
 import { CMS_OID, findSignerCertificate, parseSignedData, singleValue, type SignedData, type SignerInfo } from '../cms/parse.js';
+import { checkGitSignatureLayout } from '../cms/gitsign-layout.js';
 import { verifyChain } from './chain.js';
 import { signedObjectId } from './online.js';
 import { evaluatePolicy, hasConstraints, type Policy } from './policy.js';
@@ -217,10 +218,10 @@ function verifyOnlineEntry(e: RekorLogEntry, wantHex: string, oid: string, leaf:
 export async function verifySignature(input: VerifyInput): Promise<VerifyResult> {
   const r: VerifyResult = { ok: false, kind: 'error', message: '' };
   try {
-    // 1. Parse.
+    // 1. Parse, and hold the signature to gitsign's layout (src/cms/gitsign-layout.ts).
     const sd: SignedData = step('parse', () => parseSignedData(input.signature));
-    if (sd.signerInfos.length !== 1) stop('parse', 'error', 'BAD_CMS', 'the signature must have exactly one signer');
     if (!sd.detached) stop('parse', 'error', 'BAD_CMS', 'the signature is not detached');
+    step('parse', () => checkGitSignatureLayout(sd));
     const si = sd.signerInfos[0];
     // By exact bytes: a history signed through the agent repeats one leaf (x509/certificate.ts).
     const certs = step('parse', () => sd.certificates.map((c) => parseCertificateCached(c)));

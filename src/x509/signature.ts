@@ -53,6 +53,16 @@ function keyMatchesAlgorithm(key: KeyObject, sigAlgOid: string): boolean {
   return false;
 }
 
+let checks = 0;
+
+/**
+ * How many public-key signature checks verifyWithSpki has run in this thread (memo hits
+ * excluded). Tests bound the work an input can cause by counting these, never by timing.
+ */
+export function signatureCheckCount(): number {
+  return checks;
+}
+
 /** Verify `signature` over `data` with the key in `spki` under algorithm `sigAlgOid`. Never throws for a bad signature. */
 export function verifyWithSpki(spki: Buffer, sigAlgOid: string, data: Buffer, signature: Buffer): boolean {
   const digest = digestFor(sigAlgOid);
@@ -64,6 +74,7 @@ export function verifyWithSpki(spki: Buffer, sigAlgOid: string, data: Buffer, si
     return false;
   }
   if (!keyMatchesAlgorithm(key, sigAlgOid)) return false;
+  checks++;
   try {
     return verify(digest, data, key, signature);
   } catch {
