@@ -301,14 +301,17 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
       );
     }
     r.logIndex = tlog.logIndex;
+    // An RFC 3161 token, when attached, is checked whatever the entry: a part of the signature
+    // that nothing reads could carry anything (a token over other data, from an unknown TSA).
+    const tst = step('tlog', () => singleValue(si.unsignedAttrs, CMS_OID.timeStampToken, 'timestamp token'));
+    const tsaTime = tst ? step('tlog', () => verifyTimestampToken(tst.raw, si.signature, input.trust).time) : undefined;
     let at: Date;
     if (tlog.integratedTime) {
       at = tlog.integratedTime;
     } else {
       // Rekor v2 entries carry no time; it must come from an RFC 3161 token over the signature.
-      const tst = step('tlog', () => singleValue(si.unsignedAttrs, CMS_OID.timeStampToken, 'timestamp token'));
-      if (!tst) stop('tlog', 'error', 'TLOG', 'the Rekor v2 entry has no time of its own and the signature carries no RFC 3161 timestamp');
-      at = step('tlog', () => verifyTimestampToken(tst.raw, si.signature, input.trust).time);
+      if (!tsaTime) stop('tlog', 'error', 'TLOG', 'the Rekor v2 entry has no time of its own and the signature carries no RFC 3161 timestamp');
+      at = tsaTime;
       if (!inValidity(tlog.log.validFor, at)) {
         stop('tlog', 'error', 'TLOG', `the transparency log key was not trusted at the timestamp ${at.toISOString()}`);
       }
@@ -322,14 +325,19 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
     if (input.ignoreSct) r.sctSkipped = true;
     else step('sct', () => verifyEmbeddedSct(leaf, chain.certificates[1], input.trust, at));
 
-    // 8. The log saw the signature while the short-lived certificate was valid.
-    if (!isValidAt(leaf, at)) {
-      stop(
-        'time',
-        'error',
-        'TIME',
-        `the signing certificate was not valid when the signature was logged (${at.toISOString()}; valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()})`,
-      );
+    // 8. The log (and the TSA, if any) saw the signature while the short-lived certificate was valid.
+    for (const [t, what] of [
+      [at, 'logged'],
+      [tsaTime, 'timestamped'],
+    ] as const) {
+      if (t && !isValidAt(leaf, t)) {
+        stop(
+          'time',
+          'error',
+          'TIME',
+          `the signing certificate was not valid when the signature was ${what} (${t.toISOString()}; valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()})`,
+        );
+      }
     }
 
     r.kind = 'good';

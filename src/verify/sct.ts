@@ -20,6 +20,9 @@ import { memoKey, SuccessMemo } from '../x509/verified-memo.js';
  */
 export const sctMemo = new SuccessMemo(4096);
 
+/** How far before notBefore an SCT timestamp may lie (clock skew between Fulcio and the CT log). */
+export const SCT_SKEW_MS = 60_000;
+
 /** The leaf's tbsCertificate with the SCT-list extension removed, re-encoded in DER. */
 export function precertificateTbs(leaf: Certificate): Buffer {
   const sctListOid = der.oid(OID.sctList).subarray(2);
@@ -61,8 +64,18 @@ export function verifyEmbeddedSct(leaf: Buffer | Certificate, issuer: Buffer | C
   let issuerKeyHash: Buffer | undefined;
   let tbs: Buffer | undefined;
   let unknownLog = 0;
+  let outside = 0;
+  // The CT log saw the precertificate when it was issued: its timestamp lies inside the
+  // certificate's validity. notBefore has whole seconds and the log's clock is not Fulcio's,
+  // so up to SCT_SKEW_MS before notBefore is allowed; nothing after notAfter.
+  const from = BigInt(cert.notBefore.getTime() - SCT_SKEW_MS);
+  const to = BigInt(cert.notAfter.getTime());
   for (const sct of scts) {
     if (sct.version !== 0) continue;
+    if (sct.timestamp < from || sct.timestamp > to) {
+      outside++;
+      continue;
+    }
     const log = trust.ctlogs.find((l) => l.logId.equals(sct.logId) && inValidity(l.validFor, at));
     if (!log) {
       unknownLog++;
@@ -97,6 +110,9 @@ export function verifyEmbeddedSct(leaf: Buffer | Certificate, issuer: Buffer | C
       sctMemo.add(key);
       return;
     }
+  }
+  if (outside > 0 && outside + unknownLog === scts.length) {
+    throw new GitsealError('SCT', "the certificate's SCT timestamp lies outside the certificate's validity");
   }
   if (unknownLog === scts.length) {
     throw new GitsealError('SCT', 'the certificate\'s SCT is from a CT log that is not trusted at that time');

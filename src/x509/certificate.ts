@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { GitsealError } from '../errors.js';
 import {
   children,
+  decodeBoolean,
   decodeInteger,
   decodeTime,
   expectChildren,
@@ -110,6 +111,8 @@ export function parseCertificate(der: Buffer): Certificate {
       if (f[k]?.tag === TAG.BOOLEAN) {
         if (f[k].value.length !== 1 || (f[k].value[0] !== 0xff && f[k].value[0] !== 0)) bad('bad critical flag');
         critical = f[k].value[0] === 0xff;
+        // critical is DEFAULT FALSE: DER leaves a default value out (X.690 §11.5).
+        if (!critical) bad(`extension ${oid} spells out the default critical flag FALSE (not DER)`);
         k++;
       }
       const value = expectTag(f[k++], TAG.OCTET_STRING, 'extnValue').value;
@@ -232,24 +235,36 @@ export function signerIdentity(cert: Certificate): string | undefined {
 
 // ------------------------------------------------------------ Fulcio claims
 
-function utf8StringExt(ext: Extension): string | undefined {
+/**
+ * The value of a Fulcio extension defined as a DER UTF8String (…1.8 onwards). Anything else is
+ * a malformed certificate, never "absent": a policy must not quietly see another value (or the
+ * legacy one) instead.
+ */
+function utf8StringExt(ext: Extension): string {
+  let t: Tlv;
   try {
-    const t = parseDer(ext.value);
-    return t.tag === TAG.UTF8_STRING ? t.value.toString('utf8') : undefined;
+    t = parseDer(ext.value);
   } catch {
-    return undefined;
+    return bad(`extension ${ext.oid} is not DER`);
   }
+  if (t.tag !== TAG.UTF8_STRING) bad(`extension ${ext.oid} must be a UTF8String, got tag 0x${t.tag.toString(16)}`);
+  const s = t.value.toString('utf8');
+  if (!Buffer.from(s, 'utf8').equals(t.value)) bad(`extension ${ext.oid} is not valid UTF-8`);
+  return s;
 }
 
-/** OIDC issuer: …57264.1.8 (DER UTF8String), else the legacy raw …57264.1.1. */
+/**
+ * OIDC issuer: …57264.1.8 (DER UTF8String), else the legacy raw …57264.1.1. Fulcio writes both
+ * with the same value; when both are present they must agree.
+ */
 export function fulcioIssuer(cert: Certificate): string | undefined {
   const v2 = getExtension(cert, OID.fulcioIssuerV2);
-  if (v2) {
-    const s = utf8StringExt(v2);
-    if (s !== undefined) return s;
-  }
   const v1 = getExtension(cert, OID.fulcioIssuerV1);
-  return v1 ? v1.value.toString('utf8') : undefined;
+  const v1s = v1 ? v1.value.toString('utf8') : undefined;
+  if (!v2) return v1s;
+  const v2s = utf8StringExt(v2);
+  if (v1s !== undefined && v1s !== v2s) bad('the OIDC issuer extensions disagree (1.3.6.1.4.1.57264.1.1 and …1.8 name different issuers)');
+  return v2s;
 }
 
 export type FulcioClaimName =
@@ -261,10 +276,7 @@ export function fulcioClaims(cert: Certificate): Partial<Record<FulcioClaimName,
   const out: Partial<Record<FulcioClaimName, string>> = {};
   for (const e of cert.extensions) {
     if (e.oid in GITHUB_WORKFLOW_V1) out[GITHUB_WORKFLOW_V1[e.oid as keyof typeof GITHUB_WORKFLOW_V1]] = e.value.toString('utf8');
-    else if (e.oid in FULCIO_CLAIMS_V2) {
-      const s = utf8StringExt(e);
-      if (s !== undefined) out[FULCIO_CLAIMS_V2[e.oid as keyof typeof FULCIO_CLAIMS_V2]] = s;
-    }
+    else if (e.oid in FULCIO_CLAIMS_V2) out[FULCIO_CLAIMS_V2[e.oid as keyof typeof FULCIO_CLAIMS_V2]] = utf8StringExt(e);
   }
   return out;
 }
@@ -300,7 +312,10 @@ export function basicConstraints(cert: Certificate): { ca: boolean; pathLen?: nu
   const f = expectChildren(parseDer(ext.value), TAG.SEQUENCE, 'basicConstraints');
   let ca = false;
   let k = 0;
-  if (f[k]?.tag === TAG.BOOLEAN) ca = f[k++].value[0] === 0xff;
+  if (f[k]?.tag === TAG.BOOLEAN) {
+    ca = decodeBoolean(f[k++]);
+    if (!ca) bad('basicConstraints spells out the default cA FALSE (not DER)');
+  }
   const pathLen = f[k]?.tag === TAG.INTEGER ? Number(decodeInteger(f[k].value)) : undefined;
   return { ca, pathLen };
 }

@@ -241,6 +241,12 @@ export interface LeafOpts {
   caName?: Buffer;
   extra?: Buffer[];
   noEku?: boolean;
+  /** The extnValue of the v2 issuer extension (…57264.1.8) instead of a UTF8String of `issuer`; null: leave it out. */
+  issuerV2Value?: Buffer | null;
+  /** The v1 issuer extension's raw value instead of `issuer`; null: leave it out. */
+  issuerV1Value?: string | null;
+  /** The embedded SCT's timestamp (ms) instead of notBefore + 1 s. */
+  sctTimestampMs?: bigint;
 }
 
 export function makeLeaf(w: World, o: LeafOpts = {}): { key: KeyPair; der: Buffer } {
@@ -264,13 +270,13 @@ export function makeLeaf(w: World, o: LeafOpts = {}): { key: KeyPair; der: Buffe
     EXT.ski(key.spki),
     EXT.aki(caKey.spki),
     o.uri ? EXT.uri(o.uri) : EXT.email(o.email ?? 'alice@example.com'),
-    EXT.issuerV1(o.issuer ?? 'https://accounts.example.com'),
-    EXT.issuerV2(o.issuer ?? 'https://accounts.example.com'),
+    ...(o.issuerV1Value === null ? [] : [EXT.issuerV1(o.issuerV1Value ?? o.issuer ?? 'https://accounts.example.com')]),
+    ...(o.issuerV2Value === null ? [] : [o.issuerV2Value ? ext('1.3.6.1.4.1.57264.1.8', false, o.issuerV2Value) : EXT.issuerV2(o.issuer ?? 'https://accounts.example.com')]),
     ...(o.extra ?? []),
   ];
   const serial = serialCounter++;
   const precert = tbsOf(spec, serial, exts);
-  const sct = sctExtension(precert, caKey.spki, o.ctKey ?? w.ct, w.ctLogId, BigInt(nb.getTime() + 1000));
+  const sct = sctExtension(precert, caKey.spki, o.ctKey ?? w.ct, w.ctLogId, o.sctTimestampMs ?? BigInt(nb.getTime() + 1000));
   return { key, der: signTbs(tbsOf(spec, serial, [...exts, sct]), caKey.privateKey, true) };
 }
 
@@ -369,6 +375,8 @@ export function logEntry(w: World, body: Buffer, o: LogOpts = {}): TransparencyL
 
 export interface SignOpts extends LogOpts {
   signingTime?: Date;
+  /** Sign these DER signed attributes (a SET, any content or order) instead of the usual three. */
+  attrs?: Buffer;
   noTlog?: boolean;
   tle?: TransparencyLogEntry;
   certs?: Buffer[];
@@ -376,7 +384,7 @@ export interface SignOpts extends LogOpts {
 
 /** Sign `payload` gitsign-style (offline mode) with `leaf`, logging it in the world's Rekor. */
 export function signPayload(w: World, leaf: { key: KeyPair; der: Buffer }, payload: Buffer, o: SignOpts = {}): SignedCms {
-  const signedAttrsSet = signedAttributes(payload, o.signingTime ?? new Date('2025-06-01T12:00:30Z'));
+  const signedAttrsSet = o.attrs ?? signedAttributes(payload, o.signingTime ?? new Date('2025-06-01T12:00:30Z'));
   const signature = sign('sha256', signedAttrsSet, leaf.key.privateKey);
   const body = canonicalBody(hashedRekordV001(createHash('sha256').update(signedAttrsSet).digest(), signature, leaf.der));
   const tle = o.noTlog ? undefined : (o.tle ?? logEntry(w, o.bodyOverride ?? body, o));
@@ -419,6 +427,14 @@ export interface CmsKnobs {
   moreSignerInfos?: Buffer[];
   /** Replace the signed attributes [0] content as sent (not what was signed). */
   signedAttrsRaw?: Buffer;
+  /** Content octets of SignedData.version instead of a minimal INTEGER. */
+  sdVersionOctets?: Buffer;
+  /** The whole signature field TLV instead of an OCTET STRING of `signature`. */
+  signatureTlv?: Buffer;
+  /** The SignerInfo signatureAlgorithm AlgorithmIdentifier TLV (e.g. with parameters). */
+  signatureAlgorithmTlv?: Buffer;
+  /** The AlgorithmIdentifiers of SignedData.digestAlgorithms. */
+  digestAlgorithmsSet?: Buffer[];
 }
 
 /** The fields of a leaf's TBS the sid needs: issuer Name and serial INTEGER (raw TLVs). */
@@ -455,8 +471,8 @@ export function signerInfoWith(k: CmsKnobs): Buffer {
     sid,
     der.seq(der.oid(k.digestAlgorithm ?? '2.16.840.1.101.3.4.2.1')),
     signedAttrs,
-    der.seq(der.oid(k.signatureAlgorithm ?? '1.2.840.10045.4.3.2')),
-    der.octets(k.signature),
+    k.signatureAlgorithmTlv ?? der.seq(der.oid(k.signatureAlgorithm ?? '1.2.840.10045.4.3.2')),
+    k.signatureTlv ?? der.octets(k.signature),
     ...unsigned,
   );
 }
@@ -464,8 +480,8 @@ export function signerInfoWith(k: CmsKnobs): Buffer {
 /** A ContentInfo from the knobs (assembleCms with every field open to change). */
 export function assembleCmsWith(k: CmsKnobs): Buffer {
   const sd = der.seq(
-    der.int(k.sdVersion ?? 1),
-    der.setOf(der.seq(der.oid(k.digestAlgorithm ?? '2.16.840.1.101.3.4.2.1'))),
+    k.sdVersionOctets ? tlv(0x02, k.sdVersionOctets) : der.int(k.sdVersion ?? 1),
+    der.setOf(...(k.digestAlgorithmsSet ?? [der.seq(der.oid(k.digestAlgorithm ?? '2.16.840.1.101.3.4.2.1'))])),
     der.seq(der.oid('1.2.840.113549.1.7.1')),
     tlv(0xa0, ...(k.certs ?? [k.leaf])),
     ...(k.crls ? [tlv(0xa1, k.crls)] : []),
@@ -474,9 +490,14 @@ export function assembleCmsWith(k: CmsKnobs): Buffer {
   return der.seq(der.oid('1.2.840.113549.1.7.2'), der.explicit(0, sd));
 }
 
+/** The DER children of a constructed element (e.g. the attributes of a signed-attributes SET). */
+export function childrenDer(set: Buffer): Buffer[] {
+  return children(parseDer(set)).map((c) => c.raw);
+}
+
 /** The pieces of a signature with a real Rekor v1 entry, before assembly: sign, then break one knob. */
 export function signedParts(w: World, leaf: { key: KeyPair; der: Buffer }, payload: Buffer, o: SignOpts = {}): CmsKnobs & { tleEntry?: TransparencyLogEntry } {
-  const signedAttrsSet = signedAttributes(payload, o.signingTime ?? new Date('2025-06-01T12:00:30Z'));
+  const signedAttrsSet = o.attrs ?? signedAttributes(payload, o.signingTime ?? new Date('2025-06-01T12:00:30Z'));
   const signature = sign('sha256', signedAttrsSet, leaf.key.privateKey);
   const body = canonicalBody(hashedRekordV001(createHash('sha256').update(signedAttrsSet).digest(), signature, leaf.der));
   const tleEntry = o.noTlog ? undefined : (o.tle ?? logEntry(w, o.bodyOverride ?? body, o));
