@@ -92,13 +92,20 @@ export function verifyTlogEntry(entry: TransparencyLogEntry, body: Buffer, trust
     };
   }
   if (entry.version === '0.0.2') {
+    // No SET signs a v2 entry: its log_index field is the entry's own claim. rekor-tiles is one
+    // tree, so the global index is the proof's index, which the Merkle path authenticates; an
+    // entry naming another index would be shown as a fact nothing proves.
+    const p = entry.inclusionProof;
+    if (p && p.logIndex !== entry.logIndex) {
+      throw new GitsealError('TLOG', `the log entry claims log index ${entry.logIndex} but its inclusion proof is for index ${p.logIndex}`);
+    }
     const logs = trust.tlogs.filter((t) => t.logId.equals(entry.logId));
     if (logs.length === 0) throw new GitsealError('TLOG', 'the log entry comes from an unknown transparency log');
     let lastErr: unknown;
     for (const log of logs) {
       try {
         const treeSize = proofAgainstCheckpoint(entry, body, log);
-        return { log, logIndex: entry.logIndex, kind: entry.kind, version: entry.version, treeSize };
+        return { log, logIndex: entry.inclusionProof!.logIndex, kind: entry.kind, version: entry.version, treeSize };
       } catch (e) {
         lastErr = e;
       }

@@ -127,7 +127,8 @@ describe('forged world: transparency log', () => {
     const s = signPayload(w, leaf, PAYLOAD, { noTlog: true });
     const { hashedRekordV002Body } = await import('../../src/verify/tlog.js');
     const body = hashedRekordV002Body(createHash('sha256').update(s.signedAttrsSet).digest(), s.signature, leaf.der);
-    const tle = { ...logEntry(w, body), version: '0.0.2', signedEntryTimestamp: undefined, integratedTime: 0n };
+    // rekor-tiles is one tree: the entry's index is its proof's (tlog.ts refuses a mismatch).
+    const tle = { ...logEntry(w, body, { logIndex: 5n, treeIndex: 5 }), version: '0.0.2', signedEntryTimestamp: undefined, integratedTime: 0n };
     const cms = assembleCms({ signedAttrsSet: s.signedAttrsSet, signature: s.signature, leaf: leaf.der, tle: encodeTle(tle) });
     const r = await verify(encodePem('SIGNED MESSAGE', cms));
     expect(r).toMatchObject({ ok: false, kind: 'error', failedCheck: 'tlog' });
