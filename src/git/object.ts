@@ -153,13 +153,74 @@ function headerSignature(buf: Buffer, s: HeaderSpan): Buffer {
   return Buffer.concat(parts);
 }
 
-/** The e-mail inside a git ident "Name <email> time tz" (ident.c split_ident_line: first '<', then the first '>' after it). */
+/**
+ * The e-mail inside a git ident "Name <email> time tz", exactly as git reads it (ident.c
+ * split_ident_line): the mail starts after the first '<' — looked for only up to the first NUL
+ * byte — and ends at the first '>' after it. So `Alice <alice@x> <bob@y> 1 +0000` is alice@x,
+ * whatever follows.
+ */
 export function identEmail(ident: string): string | undefined {
-  const lt = ident.indexOf('<');
+  let lt = -1;
+  for (let i = 0; i < ident.length; i++) {
+    const c = ident.charCodeAt(i);
+    if (c === 0) break;
+    if (c === 0x3c) {
+      lt = i;
+      break;
+    }
+  }
   if (lt < 0) return undefined;
   const gt = ident.indexOf('>', lt + 1);
   if (gt < 0) return undefined;
   return ident.slice(lt + 1, gt);
+}
+
+/**
+ * Headers that name the object's people or what it points at. Git itself is inconsistent about
+ * repeats (the commit display takes the last committer, fsck and gitsign/go-git the first), and
+ * `git fsck --strict` does not flag a second committer: one object, two answers to "who
+ * committed this". Such an object is malformed here, on every path (issue 14 item 3).
+ */
+const SINGLE_HEADERS: Record<ObjectType, string[]> = {
+  commit: ['tree', 'author', 'committer'],
+  tag: ['object', 'type', 'tag', 'tagger'],
+};
+
+function checkSingleHeaders(spans: HeaderSpan[], type: ObjectType): void {
+  for (const n of SINGLE_HEADERS[type]) {
+    const c = spans.filter((s) => s.name === n).length;
+    if (c > 1) bad(`${type} object has ${c} "${n}" headers; refusing an ambiguous object (git shows one, other tools read another)`);
+  }
+}
+
+/** What the policy reads from a signed payload: the object type and the committer's (tagger's) ident. */
+export interface PayloadIdentity {
+  type: ObjectType;
+  /** The committer (commit) or tagger (tag) header value, bytes as latin1, absent when there is none. */
+  ident?: string;
+  /** The e-mail in it, as identEmail reads it. */
+  email?: string;
+}
+
+/**
+ * Check a payload git hands the verify program (an object without its signature) by the same
+ * rules as objects read from the repository — header lines without CR, the header block and
+ * object size limits, no repeated identity headers — and return who it names. Undefined for a
+ * payload that is neither a commit nor a tag (e.g. a push certificate): nothing to check.
+ * Throws BAD_GIT_OBJECT / INPUT_TOO_LARGE.
+ */
+export function payloadIdentity(payload: Buffer, limits: ObjectLimits = DEFAULT_LIMITS): PayloadIdentity | undefined {
+  const type: ObjectType | undefined = startsWithAscii(payload, 0, payload.length, 'tree ') ? 'commit' : startsWithAscii(payload, 0, payload.length, 'object ') ? 'tag' : undefined;
+  if (!type) return undefined;
+  checkSize(payload, type, limits);
+  const { spans } = scanHeaders(payload, type, limits);
+  checkSingleHeaders(spans, type);
+  const h = spans.find((s) => s.name === (type === 'commit' ? 'committer' : 'tagger') && s.spaced);
+  if (!h) return { type };
+  // Bytes as latin1 on both sides of the comparison: a certificate e-mail is compared byte for byte.
+  const raw = payload.toString('latin1', h.start + h.name.length + 1, h.end);
+  const ident = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
+  return { type, ident, email: identEmail(ident) };
 }
 
 function checkSize(raw: Buffer, what: string, limits: ObjectLimits): void {
@@ -198,6 +259,7 @@ export function parseCommit(raw: Buffer, algo: HashAlgo = 'sha1', limits: Object
   checkSize(raw, 'commit', limits);
   const { spans } = scanHeaders(raw, 'commit', limits);
   requireHeaders(spans, 'commit', ['author', 'committer'], 'tree');
+  checkSingleHeaders(spans, 'commit');
   const sigName = signatureHeaderFor(algo);
   const own = spans.filter((s) => s.name === sigName && s.spaced);
   if (own.length > 1) bad(`commit object has ${own.length} "${sigName}" headers; refusing an ambiguous signature`);
@@ -255,6 +317,7 @@ export function parseTag(raw: Buffer, limits: ObjectLimits = DEFAULT_LIMITS): Si
   checkSize(raw, 'tag', limits);
   const { spans, bodyStart } = scanHeaders(raw, 'tag', limits);
   requireHeaders(spans, 'tag', ['type', 'tag'], 'object');
+  checkSingleHeaders(spans, 'tag');
   const sigSpans = spans.filter((s) => s.spaced && SIG_HEADERS.includes(s.name));
   for (const n of SIG_HEADERS) {
     const c = sigSpans.filter((s) => s.name === n).length;

@@ -25,6 +25,7 @@ import { OID } from '../x509/oids.js';
 import { verifyWithSpki } from '../x509/signature.js';
 import { CMS_OID, findSignerCertificate, parseSignedData, singleValue, type SignedData, type SignerInfo } from '../cms/parse.js';
 import { checkGitSignatureLayout } from '../cms/gitsign-layout.js';
+import { payloadIdentity } from '../git/object.js';
 import { verifyChain } from './chain.js';
 import { signedObjectId } from './online.js';
 import { evaluatePolicy, hasConstraints, type Policy } from './policy.js';
@@ -218,7 +219,10 @@ function verifyOnlineEntry(e: RekorLogEntry, wantHex: string, oid: string, leaf:
 export async function verifySignature(input: VerifyInput): Promise<VerifyResult> {
   const r: VerifyResult = { ok: false, kind: 'error', message: '' };
   try {
-    // 1. Parse, and hold the signature to gitsign's layout (src/cms/gitsign-layout.ts).
+    // 1. Parse: the payload by the rules objects are read with (git's path gets only the
+    // payload: an object gitseal verify refuses must not pass here), then the signature, held
+    // to gitsign's layout (src/cms/gitsign-layout.ts).
+    step('parse', () => payloadIdentity(input.payload));
     const sd: SignedData = step('parse', () => parseSignedData(input.signature));
     if (!sd.detached) stop('parse', 'error', 'BAD_CMS', 'the signature is not detached');
     step('parse', () => checkGitSignatureLayout(sd));

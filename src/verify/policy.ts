@@ -5,6 +5,7 @@
  * the committer's/tagger's". Regular expressions always match the WHOLE value.
  */
 import { GitsealError } from '../errors.js';
+import { payloadIdentity } from '../git/object.js';
 
 export interface IdentityPolicy {
   certificateIdentity?: string;
@@ -168,17 +169,13 @@ export function hasConstraints(p: Policy | undefined): p is Policy {
   return Object.values(p).some((v) => v !== undefined && v !== false);
 }
 
-/** E-mail of the committer (commit) or tagger (tag) header of a payload; undefined if none. */
+/**
+ * E-mail of the committer (commit) or tagger (tag) header of a payload, read as git reads it
+ * (src/git/object.ts payloadIdentity); undefined if none. Throws for a payload with repeated
+ * identity headers.
+ */
 export function committerEmail(payload: Buffer): string | undefined {
-  const text = payload.toString('utf8');
-  const end = text.indexOf('\n\n');
-  const headers = (end < 0 ? text : text.slice(0, end)).split('\n');
-  const isTag = headers[0]?.startsWith('object ');
-  const name = isTag ? 'tagger ' : 'committer ';
-  const h = headers.find((l) => l.startsWith(name));
-  if (!h) return undefined;
-  const m = /<([^<>]*)>[^<>]*$/.exec(h);
-  return m ? m[1] : undefined;
+  return payloadIdentity(payload)?.email;
 }
 
 function sameEmail(a: string, b: string): boolean {

@@ -14,6 +14,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyCommit } from '../../../src/lib.js';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.js';
+import type { Policy } from '../../../src/verify/policy.js';
 import type { VerifyResult } from '../../../src/verify/result.js';
 import { BIN, ROOT, Sandbox } from '../../cli/helpers.js';
 
@@ -36,7 +37,7 @@ export function letterOf(status: string): Letter {
 }
 
 function letterOfResult(r: { ok?: unknown; kind?: unknown; policyMatched?: unknown }): Letter {
-  if (r.kind === 'good') return r.policyMatched === true ? 'G' : r.policyMatched === false ? 'U' : 'U';
+  if (r.kind === 'good') return r.policyMatched === true ? 'G' : 'U';
   if (r.kind === 'bad') return 'B';
   if (r.kind === 'error') return 'E';
   return 'N';
@@ -48,6 +49,8 @@ export class AllPaths {
   readonly server: string;
   readonly trustFile: string;
   private n = 0;
+  /** The policy the library path is given (git, the CLI and the hook read theirs from git config: see set()). */
+  libPolicy?: Policy;
 
   constructor(trustJson: string, prefix = 'gitseal-adv-') {
     this.sb = new Sandbox(prefix);
@@ -65,6 +68,11 @@ export class AllPaths {
     spawnSync('chmod', ['+x', join(this.server, 'hooks', 'pre-receive')]);
     // The empty tree every forged commit points at, stored for real so a push can send it.
     this.sb.git(['hash-object', '-t', 'tree', '-w', '--stdin'], this.repo, '');
+  }
+
+  /** `git config key value` in the work repository and the server (what git, the CLI and the hook read). */
+  set(key: string, value: string): void {
+    for (const r of [this.repo, this.server]) this.sb.git(['config', key, value], r);
   }
 
   /** Write a raw object into the work repository; returns its id. */
@@ -95,13 +103,13 @@ export class AllPaths {
   async lib(oid: string): Promise<PathVerdicts['lib']> {
     const { readFileSync } = await import('node:fs');
     const trust = parseTrustedRoot(readFileSync(this.trustFile, 'utf8'));
-    const result = await verifyCommit({ dir: this.repo, rev: oid, trust, offline: true, env: this.sb.env });
+    const result = await verifyCommit({ dir: this.repo, rev: oid, trust, offline: true, env: this.sb.env, policy: this.libPolicy });
     return { letter: letterOfResult(result), result };
   }
 
   /** Push `oid` as a new branch to the bare repository whose pre-receive hook runs gitseal. */
-  hook(oid: string, env: NodeJS.ProcessEnv = { GITSEAL_HOOK_ALLOW_ANY_SIGNER: '1' }): PathVerdicts['hook'] {
-    const ref = `refs/heads/adv-${++this.n}`;
+  hook(oid: string, env: NodeJS.ProcessEnv = { GITSEAL_HOOK_ALLOW_ANY_SIGNER: '1' }, type: 'commit' | 'tag' = 'commit'): PathVerdicts['hook'] {
+    const ref = `refs/${type === 'tag' ? 'tags' : 'heads'}/adv-${++this.n}`;
     const r = spawnSync('git', ['push', '-q', this.server, `${oid}:${ref}`], { cwd: this.repo, env: { ...this.sb.env, ...env }, encoding: 'utf8', timeout: 120_000 });
     return { accepted: r.status === 0, stderr: r.stderr };
   }
@@ -109,7 +117,7 @@ export class AllPaths {
   /** Store `raw` and run it through all four paths. */
   async all(raw: Buffer, type: 'commit' | 'tag' = 'commit'): Promise<PathVerdicts> {
     const oid = this.store(raw, type);
-    return { oid, git: this.git(oid, type), cli: this.cli(oid), lib: await this.lib(oid), hook: this.hook(oid) };
+    return { oid, git: this.git(oid, type), cli: this.cli(oid), lib: await this.lib(oid), hook: this.hook(oid, undefined, type) };
   }
 
   cleanup(): void {
