@@ -130,6 +130,8 @@ export interface VerifyRun {
   rekorURL?: string;
   /** gitseal verify --insecure-ignore-sct: skip the SCT check only. */
   ignoreSct?: boolean;
+  /** Time budget of one such lookup (gitseal.rekorSearchTimeout); default src/rekor/search.ts's. */
+  rekorSearchTimeoutMs?: number;
 }
 
 /**
@@ -142,7 +144,7 @@ export async function* verifyObjects(run: VerifyRun): AsyncGenerator<ObjectResul
   checkRevs(run.revs);
   const ranged = run.revs.some(isRangeArg);
   // gitsign's online mode keeps the proof only in Rekor: look it up there unless offline.
-  const rekorSearch = !run.offline && run.rekorURL ? (await import('../rekor/search.js')).createRekorSearch(run.rekorURL) : undefined;
+  const rekorSearch = !run.offline && run.rekorURL ? (await import('../rekor/search.js')).createRekorSearch(run.rekorURL, { timeoutMs: run.rekorSearchTimeoutMs }) : undefined;
   const source = verifyRange({
     repoDir: run.repoDir,
     ...(ranged ? { revs: run.revs } : { objects: run.revs }),

@@ -63,6 +63,7 @@ export const SETTINGS: Setting[] = [
   { field: 'autoclose', name: 'autoclose', gitsign: true, env: 'AUTOCLOSE' },
   { field: 'autocloseTimeout', name: 'autocloseTimeout', gitsign: true, env: 'AUTOCLOSE_TIMEOUT' },
   { field: 'offline', name: 'offline', env: 'OFFLINE', envPrefixes: ['GITSEAL_'] },
+  { field: 'rekorSearchTimeoutMs', name: 'rekorSearchTimeout', env: 'REKOR_SEARCH_TIMEOUT', envPrefixes: ['GITSEAL_'] },
   { field: 'allowedSignersFile', name: 'allowedSignersFile', env: 'ALLOWED_SIGNERS', envPrefixes: ['GITSEAL_'], policy: true },
   { field: 'matchCommitter', name: 'matchCommitter', gitsign: true, env: 'MATCH_COMMITTER', envPrefixes: ['GITSEAL_', 'GITSIGN_'], policy: true },
   { field: 'agent', name: 'agent', env: 'AGENT', envPrefixes: ['GITSEAL_'] },
@@ -265,6 +266,14 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
           continue;
         }
         v = n;
+        break;
+      }
+      case 'rekorSearchTimeoutMs': {
+        // Seconds, as `gitseal doctor --timeout`; git waits on the lookup, so at most two minutes.
+        const n = str(r).trim();
+        const sec = /^\d+(\.\d+)?$/.test(n) ? Number(n) : NaN;
+        if (!(sec > 0 && sec <= 120)) throw new GitsealError('CONFIG', `${r.label} must be a number of seconds above 0 and at most 120, got "${n.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 40)}"`);
+        v = Math.round(sec * 1000);
         break;
       }
       case 'agent': {

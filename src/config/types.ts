@@ -48,6 +48,11 @@ export interface GitsealConfig {
   autocloseTimeout?: number;
   /** Never touch the network while verifying. */
   offline: boolean;
+  /**
+   * Time budget of one online Rekor lookup (an online-mode gitsign signature), every request
+   * included (gitseal.rekorSearchTimeout, seconds; default 5). Absent: the default.
+   */
+  rekorSearchTimeoutMs?: number;
   /** Policy for the git --verify path. */
   allowedSignersFile?: string;
   matchCommitter: boolean;

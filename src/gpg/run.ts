@@ -114,7 +114,7 @@ async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, pay
   const loaded = trustForConfig(config, io.env);
   for (const w of loaded.warnings) io.write(2, terminalSafe(`gitseal: warning: ${w}`) + '\n');
   const trust = loaded.root;
-  const rekorSearch = config.offline ? undefined : (await import('../rekor/search.js')).createRekorSearch(config.rekorURL);
+  const rekorSearch = config.offline ? undefined : (await import('../rekor/search.js')).createRekorSearch(config.rekorURL, { timeoutMs: config.rekorSearchTimeoutMs });
   return runGpgVerify({
     sigfile: args.signatureFile,
     payload,

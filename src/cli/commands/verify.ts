@@ -74,7 +74,7 @@ export abstract class VerifyBase extends GitsealCommand {
     const results: ObjectResult[] = [];
     const many = revs.length > 1 || revs.some(isRangeArg);
     await withSpinner(`Verifying${many ? '' : ` ${terminalSafe(revs[0]!)}`}…`, async () => {
-      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, ignoreSct })) results.push(r);
+      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, rekorSearchTimeoutMs: cfg.rekorSearchTimeoutMs, ignoreSct })) results.push(r);
     });
     const good = results.filter((r) => r.ok).length;
     const summary: VerifySummary = {
