@@ -4,7 +4,7 @@
  * `git log --show-signature` prints), and an exit code git combines with them.
  * Unlike gitsign, every failure reaches git as BADSIG or ERRSIG (not a bare NEWSIG).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { GitsealError } from '../errors.js';
 import type { RekorSearch } from '../rekor/search.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
@@ -37,13 +37,22 @@ const S = '[GNUPG:] ';
 function readSignature(o: GpgVerifyOptions): string | Buffer {
   if (o.signature !== undefined) return o.signature;
   if (!o.sigfile) throw new GitsealError('USAGE', 'no signature file given to --verify');
+  // Read at most one byte past the limit, whatever the path names (a FIFO or a device has no
+  // size to check first, and /dev/zero never ends).
+  const max = MAX_SIGNATURE_BYTES * 2;
+  const buf = Buffer.allocUnsafe(max + 1);
+  let n = 0;
+  let fd: number | undefined;
   try {
-    if (statSync(o.sigfile).size > MAX_SIGNATURE_BYTES * 2) throw new GitsealError('INPUT_TOO_LARGE', 'signature file larger than 128 KiB');
-    return readFileSync(o.sigfile);
+    fd = openSync(o.sigfile, 'r');
+    for (let k; n <= max && (k = readSync(fd, buf, n, max + 1 - n, null)) > 0; ) n += k;
   } catch (e) {
-    if (e instanceof GitsealError) throw e;
     throw new GitsealError('USAGE', `cannot read the signature file ${o.sigfile}`, e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
+  if (n > max) throw new GitsealError('INPUT_TOO_LARGE', 'signature file larger than 128 KiB');
+  return Buffer.from(buf.subarray(0, n));
 }
 
 function unix(d: Date | undefined): string {

@@ -1,0 +1,114 @@
+/**
+ * Beyond issue 14's list: what a hostile signer can put in front of each parser, and what it
+ * costs. Every oversized or over-counted input is one clear error with a verdict git can show
+ * (ERRSIG), never silence, a stack trace or unbounded work.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { der } from '../../src/util/der.js';
+import { verifySignature } from '../../src/verify/pipeline.js';
+import { signatureCheckCount } from '../../src/x509/signature.js';
+import { BIN } from '../cli/helpers.js';
+import { EXT, makeLeaf, makeWorld, PAYLOAD, pemOf, signedParts, signerInfoWith, type World } from '../verify/helpers/forge.js';
+import { letterOf } from './helpers/paths.js';
+
+let w: World;
+let dir: string;
+beforeAll(() => {
+  w = makeWorld();
+  dir = mkdtempSync(join(tmpdir(), 'gitseal-limits-'));
+  writeFileSync(join(dir, 'trusted_root.json'), w.trustJson);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** git's own call: bin/gitseal --status-fd=1 --verify <sigfile> -, payload on stdin. */
+function gitCall(sigfile: string, input: Buffer) {
+  const r = spawnSync(process.execPath, [BIN, '--status-fd=1', '--verify', sigfile, '-'], {
+    input,
+    env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GITSEAL_TRUSTED_ROOT: join(dir, 'trusted_root.json'), GITSEAL_OFFLINE: '1' },
+    cwd: dir,
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    timeout: 120_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, letter: letterOf(r.stdout) };
+}
+
+async function verdict(pem: string, payload = PAYLOAD) {
+  return verifySignature({ signature: pem, payload, trust: w.trust, offline: true });
+}
+
+describe("git's --verify call: sizes", () => {
+  test('a payload over 64 MiB on stdin: ERRSIG and one line (git showed N: no status line at all)', () => {
+    const sig = join(dir, 'sig.pem');
+    writeFileSync(sig, pemOf(signedParts(w, makeLeaf(w), PAYLOAD)));
+    const r = gitCall(sig, Buffer.alloc(64 * 1024 * 1024 + 1, 'a'));
+    expect(r.letter, r.stdout).toBe('E');
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/larger than 67108864 bytes/);
+  });
+
+  test('a 40 MiB commit payload: refused as gitseal verify refuses a 40 MiB commit object', () => {
+    const sig = join(dir, 'sig.pem');
+    const big = Buffer.concat([PAYLOAD, Buffer.alloc(40 * 1024 * 1024, 'm')]);
+    writeFileSync(sig, pemOf(signedParts(w, makeLeaf(w), big)));
+    const r = gitCall(sig, big);
+    expect(r.letter).toBe('E');
+    expect(r.stderr).toMatch(/commit object is larger than 33554432 bytes/);
+  });
+
+  test('a signature file over 128 KiB, and one that never ends (/dev/zero): ERRSIG, bounded read', () => {
+    const sig = join(dir, 'big.pem');
+    writeFileSync(sig, Buffer.alloc(129 * 1024, ' '));
+    for (const f of [sig, '/dev/zero']) {
+      const r = gitCall(f, PAYLOAD);
+      expect(r.letter, `${f}: ${r.stdout}${r.stderr}`).toBe('E');
+      expect(r.stderr).toMatch(/signature file larger than 128 KiB/);
+    }
+  });
+});
+
+describe('counts inside the signature', () => {
+  test('five signerInfos: refused at parse, before any signature check', async () => {
+    const k = signedParts(w, makeLeaf(w), PAYLOAD);
+    const si = signerInfoWith(k);
+    const before = signatureCheckCount();
+    const r = await verdict(pemOf({ ...k, moreSignerInfos: [si, si, si, si] }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse', code: 'BAD_CMS' });
+    expect(r.message).toMatch(/too many signers/);
+    expect(signatureCheckCount() - before).toBe(0);
+  });
+
+  test('two signerInfos (both valid): refused, one signer only', async () => {
+    const k = signedParts(w, makeLeaf(w), PAYLOAD);
+    const r = await verdict(pemOf({ ...k, moreSignerInfos: [signerInfoWith(k)] }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse' });
+    expect(r.message).toMatch(/exactly one signer/);
+  });
+
+  test('17 unsigned attributes: refused at parse', async () => {
+    const k = signedParts(w, makeLeaf(w), PAYLOAD);
+    const many = Array.from({ length: 16 }, (_, i) => [`1.3.6.1.4.1.57264.9.${i}`, der.null()] as [string, Buffer]);
+    const r = await verdict(pemOf({ ...k, unsigned: many }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse' });
+    expect(r.message).toMatch(/too many unsigned attributes/);
+  });
+
+  test('a leaf certificate over 16 KiB: refused before its signature is checked', async () => {
+    const leaf = makeLeaf(w, { extra: [EXT.raw('1.3.6.1.4.1.99999.1', 'x'.repeat(17 * 1024))] });
+    const before = signatureCheckCount();
+    const r = await verdict(pemOf(signedParts(w, leaf, PAYLOAD)));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse', code: 'INPUT_TOO_LARGE' });
+    expect(signatureCheckCount() - before).toBe(0);
+  });
+
+  test('a whole signature over 64 KiB of DER: refused before parsing', async () => {
+    const k = signedParts(w, makeLeaf(w), PAYLOAD);
+    const r = await verdict(pemOf({ ...k, unsigned: [['1.3.6.1.4.1.57264.9.1', der.octets(Buffer.alloc(65 * 1024))]] }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse', code: 'INPUT_TOO_LARGE' });
+  });
+});
