@@ -64,6 +64,10 @@ export class BatchParser {
     const out: Array<RawObject | MissingObject> = [];
     this.pending.push(chunk);
     this.pendingLen += chunk.length;
+    // Still short of the object being read: keep the chunk, copy nothing. Joining all pending
+    // chunks on every push made a large object quadratic (a 32 MiB commit in 64 KiB chunks:
+    // ~8 GB copied, 15 s of a pre-receive hook).
+    if (this.want && this.pendingLen < this.want.size + 1) return out;
     let buf = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingLen);
     let p = 0;
     for (;;) {

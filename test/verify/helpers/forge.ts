@@ -706,3 +706,13 @@ export function signedCommit(payload: Buffer, pem: string, header = 'gpgsig'): B
 export function commitPayload(headers: string[], message = 'forged\n'): Buffer {
   return Buffer.from(['tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904', ...headers].join('\n') + '\n\n' + message, 'latin1');
 }
+
+/** A tag payload (what git signs) for `object` of `type`. */
+export function tagPayload(object: string, tag: string, tagger: string, type = 'commit', message = 'release\n'): Buffer {
+  return Buffer.from(`object ${object}\ntype ${type}\ntag ${tag}\ntagger ${tagger}\n\n${message}`, 'latin1');
+}
+
+/** A raw signed tag: the payload with the armored signature appended, as git stores it. */
+export function signedTag(payload: Buffer, pem: string): Buffer {
+  return Buffer.concat([payload, Buffer.from(pem, 'latin1')]);
+}
