@@ -18,7 +18,7 @@ import {
   type Certificate,
 } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
-import { verifyIssuedBy } from '../x509/signature.js';
+import { unusualKey, verifyIssuedBy } from '../x509/signature.js';
 
 /**
  * Untrusted certificates a path may draw on (the signature's certificates, after dropping the
@@ -196,7 +196,9 @@ export function verifyChainTo(
   if (untrusted.length > MAX_UNTRUSTED_CERTS) {
     fail(`the signature carries ${untrusted.length} untrusted certificates; at most ${MAX_UNTRUSTED_CERTS} are accepted`);
   }
-  const found = findIssuerPath(leafCert, [...places.keys()], untrusted);
+  // A CA key no Sigstore CA uses cannot lead to a trusted key, and could make each check slow.
+  const usable = untrusted.filter((c) => !unusualKey(c.spki));
+  const found = findIssuerPath(leafCert, [...places.keys()], usable);
   let outOfWindow: Authority | undefined;
   for (const place of found ? found.reached.flatMap((c) => places.get(c)!) : []) {
     const { ca } = place;

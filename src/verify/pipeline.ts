@@ -22,7 +22,7 @@ import {
   type Certificate,
 } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
-import { verifyWithSpki } from '../x509/signature.js';
+import { unusualKey, verifyWithSpki } from '../x509/signature.js';
 import { CMS_OID, findSignerCertificate, parseSignedData, singleValue, type SignedData, type SignerInfo } from '../cms/parse.js';
 import { checkGitSignatureLayout } from '../cms/gitsign-layout.js';
 import { payloadIdentity } from '../git/object.js';
@@ -259,7 +259,10 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
       stop('message-digest', 'bad', 'CONTENT_MISMATCH', 'the signature does not match the commit or tag content');
     }
 
-    // 4. The signature over the DER signed attributes re-tagged as SET (RFC 5652 §5.4).
+    // 4. The signature over the DER signed attributes re-tagged as SET (RFC 5652 §5.4), with a
+    // key of a kind Fulcio certifies (the key, still unverified, sets the price of the check).
+    const unusual = unusualKey(leaf.spki);
+    if (unusual) stop('signature', 'error', 'BAD_CERTIFICATE', `the signing certificate holds ${unusual}, not a key Fulcio certifies`);
     if (!verifyWithSpki(leaf.spki, signerAlgorithm(si), si.signedAttrsSet, si.signature)) {
       stop('signature', 'bad', 'SIGNATURE_MISMATCH', 'the signature value does not verify with the signing certificate');
     }

@@ -16,7 +16,7 @@ import { canonicalize } from '../util/canonical-json.js';
 import { children, decodeInteger, decodeTime, expectChildren, expectTag, parseDer, readOid, TAG } from '../util/der.js';
 import { getExtension, parseCertificate, type Certificate } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
-import { verifyWithSpki } from '../x509/signature.js';
+import { unusualKey, verifyWithSpki } from '../x509/signature.js';
 import { verifyChainTo } from './chain.js';
 import { hashedRekordV002Body, verifyTlogEntry, type TlogVerification } from './tlog.js';
 
@@ -170,6 +170,8 @@ export function verifyTimestampToken(
   const trustedLeaves = trust.timestampAuthorities.map((t) => parseCertificate(t.certChain[0]));
   const signer = findSignerCertificate(si, [...embedded, ...trustedLeaves]);
   if (!signer) fail('the timestamp is not signed by a trusted timestamp authority (its certificate was not found)');
+  const unusual = unusualKey(signer.spki);
+  if (unusual) fail(`the timestamp token's signer holds ${unusual}`);
   if (!verifyWithSpki(signer.spki, signerAlgorithm(si.signatureAlgorithm, digestName), si.signedAttrsSet, si.signature)) {
     fail('the timestamp token\'s signature does not verify');
   }

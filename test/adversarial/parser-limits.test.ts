@@ -12,7 +12,8 @@ import { der } from '../../src/util/der.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { signatureCheckCount } from '../../src/x509/signature.js';
 import { BIN } from '../cli/helpers.js';
-import { EXT, makeLeaf, makeWorld, PAYLOAD, pemOf, signedParts, signerInfoWith, type World } from '../verify/helpers/forge.js';
+import { randomBytes } from 'node:crypto';
+import { EXT, makeCert, makeLeaf, makeWorld, PAYLOAD, pemOf, signedAttributes, signedParts, signerInfoWith, type World } from '../verify/helpers/forge.js';
 import { letterOf } from './helpers/paths.js';
 
 let w: World;
@@ -110,5 +111,43 @@ describe('counts inside the signature', () => {
     const k = signedParts(w, makeLeaf(w), PAYLOAD);
     const r = await verdict(pemOf({ ...k, unsigned: [['1.3.6.1.4.1.57264.9.1', der.octets(Buffer.alloc(65 * 1024))]] }));
     expect(r).toMatchObject({ ok: false, failedCheck: 'parse', code: 'INPUT_TOO_LARGE' });
+  });
+});
+
+describe('the signer key sets the price of the first signature check', () => {
+  /** An RSA SubjectPublicKeyInfo with the given modulus and exponent sizes (no private key exists). */
+  function rsaSpki(modBits: number, expBytes: number): Buffer {
+    const n = randomBytes(modBits / 8);
+    n[0] |= 0x80;
+    n[n.length - 1] |= 1;
+    const e = randomBytes(expBytes);
+    e[0] = (e[0] & 0x7f) | 0x40;
+    e[e.length - 1] |= 1;
+    if (expBytes * 8 >= modBits) e[0] = n[0] >> 1; // below the modulus
+    return der.seq(der.seq(der.oid('1.2.840.113549.1.1.1'), der.null()), der.bitString(der.seq(der.int(n), der.int(e))));
+  }
+
+  test.each([
+    ['a 3072-bit RSA key with a 3072-bit public exponent (~7 ms a check)', rsaSpki(3072, 384), /public exponent/],
+    ['a 16384-bit RSA key (~5 ms a check)', rsaSpki(16384, 3), /16384-bit RSA key/],
+  ])('refused before any signature check: %s', async (_n, spki, why) => {
+    const nb = new Date('2025-06-01T12:00:00Z');
+    const leafDer = makeCert({
+      issuer: w.interName,
+      subject: der.seq(),
+      spki,
+      notBefore: nb,
+      notAfter: new Date(nb.getTime() + 600_000),
+      extensions: [EXT.leafKeyUsage(), EXT.codeSigning(), EXT.email('alice@example.com'), EXT.issuerV1('https://accounts.example.com')],
+      signer: w.inter.privateKey,
+      sha384: true,
+    });
+    const attrs = signedAttributes(PAYLOAD, nb);
+    const pem = pemOf({ signedAttrsSet: attrs, signature: randomBytes(spki.length > 1000 ? 2048 : 384), leaf: leafDer, signatureAlgorithm: '1.2.840.113549.1.1.11' });
+    const before = signatureCheckCount();
+    const r = await verdict(pem);
+    expect(r).toMatchObject({ ok: false, kind: 'error', failedCheck: 'signature', code: 'BAD_CERTIFICATE' });
+    expect(r.message).toMatch(why);
+    expect(signatureCheckCount() - before).toBe(0);
   });
 });
