@@ -22,6 +22,7 @@
  *   so no part of a signature goes unread.
  */
 import { GitsealError } from '../errors.js';
+import { children, parseDer } from '../util/der.js';
 import { OID } from '../x509/oids.js';
 import { CMS_OID, isNull, type SignedData } from './parse.js';
 
@@ -48,6 +49,17 @@ const SIGNATURE_ALGORITHMS: Record<string, string | undefined> = {
 const SIGNED_ATTRS = new Set<string>([CMS_OID.contentType, CMS_OID.messageDigest, CMS_OID.signingTime]);
 const PRE_RELEASE = /^1\.3\.6\.1\.4\.1\.57264\.3\.[0-8]$/;
 
+/** "issuer DER | serial octets" of a certificate, read by structure; undefined when it is not a certificate. */
+function issuerSerialKey(der: Buffer): string | undefined {
+  try {
+    const tbs = children(children(parseDer(der))[0]);
+    const i = tbs[0]?.tag === 0xa0 ? 1 : 0;
+    return `${tbs[i + 2].raw.toString('base64')}|${tbs[i].value.toString('base64')}`;
+  } catch {
+    return undefined;
+  }
+}
+
 function bad(msg: string): never {
   throw new GitsealError('BAD_CMS', `invalid git signature: ${msg}`);
 }
@@ -59,6 +71,16 @@ export function checkGitSignatureLayout(sd: SignedData): void {
     bad(`the signature carries ${sd.certificates.length} certificates; at most ${MAX_SIGNATURE_CERTS} are accepted (gitsign writes the leaf, or intermediate and leaf)`);
   }
   if (sd.signerInfos.length !== 1) bad('the signature must have exactly one signer');
+  // The signer is found by issuer and serial (RFC 5652 §5.3), which a CA never gives two
+  // certificates (RFC 5280 §4.1.2.2): two different ones naming the same pair are ambiguous.
+  const named = new Map<string, string>();
+  for (const der of sd.certificates) {
+    const key = issuerSerialKey(der);
+    if (key === undefined) continue; // malformed: the certificate parser says why
+    const id = der.toString('base64');
+    if (named.has(key) && named.get(key) !== id) bad('two different certificates carry the same issuer and serial number');
+    named.set(key, id);
+  }
   const si = sd.signerInfos[0];
   if (si.version !== 1 || !('issuer' in si.sid)) bad('the signer must be named by issuer and serial number (SignerInfo version 1)');
   const digest = DIGEST_NAME[si.digestAlgorithm];

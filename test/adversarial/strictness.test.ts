@@ -13,7 +13,10 @@ import { verifySignature } from '../../src/verify/pipeline.js';
 import { decodeTime, parseDer } from '../../src/util/der.js';
 import {
   childrenDer,
+  ecKey,
+  EXT,
   leafTbsFields,
+  makeCert,
   makeLeaf,
   makeTsa,
   makeWorld,
@@ -127,6 +130,27 @@ describe('CMS fields gitsign never writes', () => {
     expect(more.message).toMatch(/digestAlgorithms must name exactly/);
     const nullParams = await verdict(pemOf({ ...parts(), digestAlgorithmsSet: [der.seq(der.oid('2.16.840.1.101.3.4.2.1'), der.null())] }));
     expect(nullParams).toMatchObject({ ok: true }); // RFC 5754 §2: NULL parameters for SHA-2 must be accepted
+  });
+
+  test('refused: two different certificates with the signer\'s issuer and serial (which would the signer be?)', async () => {
+    const real = makeLeaf(w);
+    const f = leafTbsFields(real.der);
+    const decoy = makeCert({
+      issuer: w.interName,
+      subject: der.seq(),
+      spki: ecKey().spki,
+      notBefore: new Date('2025-06-01T12:00:00Z'),
+      notAfter: new Date('2025-06-01T12:10:00Z'),
+      extensions: [EXT.leafKeyUsage(), EXT.codeSigning(), EXT.email('mallory@example.com'), EXT.issuerV1('https://accounts.example.com')],
+      signer: w.inter.privateKey,
+      serial: BigInt('0x' + f.serialOctets.toString('hex')),
+      sha384: true,
+    });
+    const k = signedParts(w, real, PAYLOAD);
+    const r = await verdict(pemOf({ ...k, certs: [decoy, real.der] }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse' });
+    expect(r.message).toMatch(/same issuer and serial/);
+    expect(await verdict(pemOf({ ...k, certs: [real.der, real.der] }))).toMatchObject({ ok: true }); // a copy is no ambiguity
   });
 
   test('refused: SignedData version 3', async () => {
