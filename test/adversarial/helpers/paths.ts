@@ -1,7 +1,8 @@
 /**
  * One object, every verify path gitseal has: git's own call (`git verify-commit` /
  * `verify-tag` → bin/gitseal --verify → dist/fast-verify.cjs), `gitseal verify` (the CLI,
- * through the batch verifier), the library (`verifyCommit` of src/lib.ts) and the
+ * through the batch verifier), the library (`verifyCommit` and isomorphic-git's `onVerify`
+ * of src/lib.ts, which must agree) and the
  * pre-receive hook (a real push into a bare repository that runs hooks/pre-receive).
  * An attack is only closed when all four say the same thing.
  *
@@ -12,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyCommit } from '../../../src/lib.js';
+import { onVerify, verifyCommit } from '../../../src/lib.js';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.js';
 import type { Policy } from '../../../src/verify/policy.js';
 import type { VerifyResult } from '../../../src/verify/result.js';
@@ -24,7 +25,7 @@ export interface PathVerdicts {
   oid: string;
   git: { letter: Letter; status: number; statusLines: string; stderr: string };
   cli: { letter: Letter; status: number; result?: Record<string, unknown>; stdout: string; stderr: string };
-  lib: { letter: Letter; result: VerifyResult };
+  lib: { letter: Letter | 'disagree'; result: VerifyResult; iso: VerifyResult };
   hook: { accepted: boolean; stderr: string };
 }
 
@@ -100,11 +101,19 @@ export class AllPaths {
     return { letter: result ? letterOfResult(result) : 'N', status: r.status, result, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /**
+   * The library, both ways in: verifyCommit (objects read with git) and onVerify (objects read
+   * with isomorphic-git). They must agree; when they do not, the letter says "disagree".
+   */
   async lib(oid: string): Promise<PathVerdicts['lib']> {
-    const { readFileSync } = await import('node:fs');
-    const trust = parseTrustedRoot(readFileSync(this.trustFile, 'utf8'));
-    const result = await verifyCommit({ dir: this.repo, rev: oid, trust, offline: true, env: this.sb.env, policy: this.libPolicy });
-    return { letter: letterOfResult(result), result };
+    const fs = await import('node:fs');
+    const trust = parseTrustedRoot(fs.readFileSync(this.trustFile, 'utf8'));
+    const opts = { trust, offline: true, env: this.sb.env, policy: this.libPolicy };
+    const result = await verifyCommit({ dir: this.repo, rev: oid, ...opts });
+    const iso = await onVerify({ fs, dir: this.repo, ...opts })(oid);
+    const letter = letterOfResult(result);
+    const same = letterOfResult(iso) === letter && iso.ok === result.ok && iso.failedCheck === result.failedCheck;
+    return { letter: same ? letter : 'disagree', result, iso };
   }
 
   /** Push `oid` as a new branch to the bare repository whose pre-receive hook runs gitseal. */
