@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { identEmail, payloadIdentity } from '../../src/git/object.js';
 import { committerEmail } from '../../src/verify/policy.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
-import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
+import { commitPayload, makeLeaf, makeWorld, signedCommit, signedTag, signPayload, type World } from '../verify/helpers/forge.js';
 import { AllPaths } from './helpers/paths.js';
 
 let w: World;
@@ -112,6 +112,19 @@ describe('every path, with gitseal.matchCommitter on', () => {
     expect(v.cli.result).toMatchObject({ ok: true, policyMatched: true });
     expect(v.lib.result).toMatchObject({ ok: true, policyMatched: true });
     expect(v.hook.accepted, v.hook.stderr).toBe(true);
+  });
+
+  test('a tag with taggers Bob then Alice, signed by Bob: refused by git verify-tag, gitseal verify-tag, the library and the hook', async () => {
+    const target = commitPayload([`author ${bob}`, `committer ${bob}`]);
+    const commitOid = paths.store(signedCommit(target, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), target).pem));
+    const payload = Buffer.from(`object ${commitOid}\ntype commit\ntag v9\ntagger ${bob}\ntagger ${alice}\n\nrelease\n`);
+    const raw = signedTag(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem);
+    const v = await paths.all(raw, 'tag');
+    expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
+    expect(v.git.stderr).toMatch(/2 "tagger" headers/);
+    const vt = paths.sb.gitseal(['verify-tag', '--json', '--no-cache', v.oid], { cwd: paths.repo });
+    expect(JSON.parse(vt.stdout).results[0]).toMatchObject({ ok: false, kind: 'error' });
+    expect(v.hook.accepted).toBe(false);
   });
 
   test('a header line ending in CR: refused on git\'s path as gitseal verify refuses the object', async () => {
