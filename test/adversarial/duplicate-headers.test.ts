@@ -7,9 +7,11 @@
  * gets only the payload, so the payload is checked there too.
  */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { identEmail, payloadIdentity } from '../../src/git/object.js';
-import { committerEmail } from '../../src/verify/policy.js';
+import { committerEmail, parseAllowedSigners } from '../../src/verify/policy.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { commitPayload, makeLeaf, makeWorld, signedCommit, signedTag, signPayload, type World } from '../verify/helpers/forge.js';
 import { AllPaths } from './helpers/paths.js';
@@ -72,12 +74,18 @@ describe('repeated identity headers are malformed', () => {
   });
 });
 
-describe('every path, with gitseal.matchCommitter on', () => {
+describe('every path, with an allowed-signers file (Alice and Bob) and gitseal.matchCommitter on', () => {
   let paths: AllPaths;
   beforeAll(() => {
     paths = new AllPaths(w.trustJson);
+    // matchCommitter narrows a policy, it is not one (item 4): both signers are allowed, and the
+    // committer check decides which commits each may sign.
+    const signers = join(paths.sb.dir, 'allowed_signers');
+    const text = 'alice@example.com https://accounts.example.com\nbob@example.com https://accounts.example.com\n';
+    writeFileSync(signers, text);
+    paths.set('gitseal.allowedSignersFile', signers);
     paths.set('gitseal.matchCommitter', 'true');
-    paths.libPolicy = { matchCommitter: true };
+    paths.libPolicy = { allowedSigners: parseAllowedSigners(text, signers), matchCommitter: true };
   });
   afterAll(() => paths?.cleanup());
 
