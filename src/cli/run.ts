@@ -18,6 +18,7 @@ import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
 import { terminalSafe } from '../util/terminal-text.js';
 import { embeddedDoc, embeddedPackageJson, embeddedRoot, embeddedText, isEmbedded } from '../sea/embedded.js';
+import { usageMessage } from './usage-error.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -166,7 +167,7 @@ function report(e: unknown, json: boolean, argv: string[]): void {
     // oclif's parser errors (unknown flag, missing argument, bad option value)
     code = 'USAGE';
     const cmd = resolveCommand(argv)?.id.replace(/:/g, ' ');
-    message = describeError(e) + (cmd ? ` (see "gitseal ${cmd} --help")` : '');
+    message = usageMessage(e) + (cmd ? ` (see "gitseal ${cmd} --help")` : '');
     exit = 2;
   } else {
     code = 'INTERNAL';

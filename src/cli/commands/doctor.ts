@@ -34,7 +34,7 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
   static override enableJsonFlag = true;
   static override flags = {
     offline: Flags.boolean({ description: 'skip the connectivity checks' }),
-    timeout: Flags.integer({ description: 'seconds to wait for each service', default: 3 }),
+    timeout: Flags.integer({ description: 'seconds to wait for each service', default: 3, min: 1 }),
   };
 
   async run(): Promise<DoctorResult> {
