@@ -10,7 +10,7 @@ import { existsSync, lstatSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GitsealError, describeError } from '../errors.js';
+import { GitsealError, describeError, fsReason } from '../errors.js';
 import { agentLogPath, agentSocketPath, checkPrivateDir, ensurePrivateDir } from './paths.js';
 import {
   type AgentError,
@@ -88,7 +88,7 @@ export function agentRequest(
     });
     sock.once('error', (e: NodeJS.ErrnoException) => {
       const notListening = !connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED');
-      finish(() => reject(new AgentUnavailableError(`cannot reach the agent at ${socketPath} (${e.code ?? e.message})`, e, notListening)));
+      finish(() => reject(new AgentUnavailableError(`cannot reach the agent at ${socketPath} (${fsReason(e) ?? e.message})`, e, notListening)));
     });
     sock.once('close', () => finish(() => reject(new AgentUnavailableError('the agent closed the connection before answering'))));
   });

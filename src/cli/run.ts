@@ -9,7 +9,7 @@
  * GITSEAL_DEBUG=1.
  */
 import type { Command, Config, Interfaces } from '@oclif/core';
-import { GitsealError, describeError } from '../errors.js';
+import { GitsealError, describeError, isFsError } from '../errors.js';
 import { CATALOG } from './catalog.js';
 import { overview } from './help.js';
 import { colourEnabled, err as errPaint, out as outPaint, printJson } from './output.js';
@@ -169,6 +169,10 @@ function report(e: unknown, json: boolean, argv: string[]): void {
     const cmd = resolveCommand(argv)?.id.replace(/:/g, ' ');
     message = usageMessage(e) + (cmd ? ` (see "gitseal ${cmd} --help")` : '');
     exit = 2;
+  } else if (isFsError(e)) {
+    // A file the command needed could not be read or written: the machine's state, not a bug.
+    code = 'IO';
+    message = describeError(e);
   } else {
     code = 'INTERNAL';
     message = describeError(e);

@@ -8,7 +8,7 @@
  * Signing code (asn1js, Fulcio, Rekor, OIDC) is imported only when signing.
  */
 import { createReadStream } from 'node:fs';
-import { describeError, GitsealError } from '../errors.js';
+import { describeError, fsReason, GitsealError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { showNoticesOnce } from '../config/notices.js';
 import type { GitsealConfig } from '../config/types.js';
@@ -59,7 +59,7 @@ export async function readAllLimited(src: AsyncIterable<Buffer | string>, what: 
 function readFileLimited(path: string, what: string): Promise<Buffer> {
   return readAllLimited(createReadStream(path), what).catch((e) => {
     if (e instanceof GitsealError) throw e;
-    throw new GitsealError('USAGE', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+    throw new GitsealError('USAGE', `cannot read ${what} ${path}: ${fsReason(e) ?? describeError(e)}`);
   });
 }
 

@@ -5,7 +5,7 @@
  * Unlike gitsign, every failure reaches git as BADSIG or ERRSIG (not a bare NEWSIG).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { GitsealError } from '../errors.js';
+import { GitsealError, describeError, fsReason } from '../errors.js';
 import type { RekorSearch } from '../rekor/search.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
 import { MAX_SIGNATURE_BYTES } from '../cms/parse.js';
@@ -47,7 +47,7 @@ function readSignature(o: GpgVerifyOptions): string | Buffer {
     fd = openSync(o.sigfile, 'r');
     for (let k; n <= max && (k = readSync(fd, buf, n, max + 1 - n, null)) > 0; ) n += k;
   } catch (e) {
-    throw new GitsealError('USAGE', `cannot read the signature file ${o.sigfile}`, e);
+    throw new GitsealError('USAGE', `cannot read the signature file ${o.sigfile}: ${fsReason(e) ?? describeError(e)}`, e);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
