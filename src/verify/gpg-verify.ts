@@ -13,6 +13,7 @@ import { hasPolicy, type Policy } from './policy.js';
 import { verifySignature } from './pipeline.js';
 import type { VerifyResult } from './result.js';
 import { terminalSafe } from '../util/terminal-text.js';
+import { withTrustHint } from './trust-hint.js';
 
 export interface GpgVerifyOptions {
   /** Path of the signature file git wrote (`--verify <sigfile>`)… */
@@ -26,6 +27,8 @@ export interface GpgVerifyOptions {
   offline: boolean;
   rekorSearch?: RekorSearch;
   now?: Date;
+  /** Where the trusted root came from (src/trust/load.ts `source`), named in trust-root failures. */
+  trustSource?: string;
   /** One `[GNUPG:] …` line, without newline. */
   statusOut(line: string): void;
   /** One human-readable line, without newline (stderr). */
@@ -161,6 +164,7 @@ export async function runGpgVerify(o: GpgVerifyOptions): Promise<number> {
   } catch (e) {
     r = { ok: false, kind: 'error', failedCheck: 'parse', message: e instanceof Error ? e.message : String(e) };
   }
+  if (!r.ok) r.message = withTrustHint(r.code, r.message, o.trustSource);
   for (const l of statusLines(r, policyConfigured)) o.statusOut(l);
   for (const l of humanLines(r, policyConfigured, o.policy?.matchCommitter === true)) o.humanOut(l);
   return r.ok ? 0 : 1;

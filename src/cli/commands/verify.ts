@@ -1,6 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { loadConfig } from '../../config/load.js';
+import type { ErrorCode } from '../../errors.js';
+import { withTrustHint } from '../../verify/trust-hint.js';
 import { GitsealCommand } from '../base.js';
 import { requireRepo } from '../objects.js';
 import { out, table, withSpinner } from '../output.js';
@@ -69,12 +71,14 @@ export abstract class VerifyBase extends GitsealCommand {
     const ignoreSct = flags['insecure-ignore-sct'] === true;
     if (ignoreSct) this.note(IGNORE_SCT_WARNING);
     const { policy, applied } = buildPolicy(flags, cfg);
-    const { root } = resolveTrustedRoot(cfg, this.env);
+    const { root, source } = resolveTrustedRoot(cfg, this.env);
     const offline = flags.offline ?? cfg.offline;
     const results: ObjectResult[] = [];
     const many = revs.length > 1 || revs.some(isRangeArg);
     await withSpinner(`Verifying${many ? '' : ` ${terminalSafe(revs[0]!)}`}…`, async () => {
-      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, rekorSearchTimeoutMs: cfg.rekorSearchTimeoutMs, ignoreSct })) results.push(r);
+      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, rekorSearchTimeoutMs: cfg.rekorSearchTimeoutMs, ignoreSct })) {
+        results.push(r.ok ? r : { ...r, message: withTrustHint(r.code as ErrorCode | undefined, r.message, source) });
+      }
     });
     const good = results.filter((r) => r.ok).length;
     const summary: VerifySummary = {
