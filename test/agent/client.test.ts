@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentStart, agentStatus, agentStop, ensureAgent } from '../../src/agent/client.js';
 import { type AgentServer, startAgentServer } from '../../src/agent/server.js';
 import type { GitsealConfig } from '../../src/config/types.js';
+import { GitsealError } from '../../src/errors.js';
 import { toIdentityToken } from '../../src/oidc/get-token.js';
 import { agentSigner } from '../../src/sign/agent-signer.js';
 import type { AttributeSigner, IdentityToken } from '../../src/sign/types.js';
@@ -200,7 +201,25 @@ needs('openssl').describe('agent signer', () => {
     expect(verifies(r, attrs)).toBe(true);
     expect(s.lastMode).toBe('local');
     expect(counter.n).toBe(1);
-    expect(said.join('\n')).toMatch(/signing agent unavailable \(the agent failed to start .*\); signing with a one-time credential/);
+    expect(said.join('\n')).toMatch(/signed with a one-time credential: the signing agent is unavailable \(the agent failed to start .*\)/);
+  });
+
+  it('says nothing about the agent when the one-time credential fails too: its error is the real one', async () => {
+    const dir = privateTmp();
+    const said: string[] = [];
+    const s = agentSigner({
+      config: cfg('ned@example.com', 'on'),
+      env: envFor(dir),
+      repo: '/r',
+      say: (l) => said.push(l),
+      getToken: async () => toIdentityToken(fakeJwt('ned@example.com', new Date(Date.now() + 600_000)), 't'),
+      local: async () => {
+        throw new GitsealError('FULCIO', 'Fulcio refused the token');
+      },
+      agentMain: join(dir, 'no-such-agent.js'),
+    });
+    await expect(s.sign(attrs)).rejects.toThrow('Fulcio refused the token');
+    expect(said).toEqual([]);
   });
 
   it('falls back when the agent dies in the middle of a request', async () => {
