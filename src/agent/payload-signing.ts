@@ -38,7 +38,13 @@ export function trustForRequest(req: SignPayloadRequest): LoadedTrustedRoot {
 }
 
 /** Sign `req.payload` with `cred`; throws what signPayload throws (Rekor, TSA, policy, time). */
-export async function signPayloadWithCredential(req: SignPayloadRequest, loaded: LoadedTrustedRoot, cred: Credential, now: () => Date): Promise<PayloadSignResult> {
+export async function signPayloadWithCredential(
+  req: SignPayloadRequest,
+  loaded: LoadedTrustedRoot,
+  cred: Credential,
+  now: () => Date,
+  say: (line: string) => void = () => {},
+): Promise<PayloadSignResult> {
   const config = configForPayload(req);
   const signer = {
     sign: async (signedAttrs: Buffer) => ({
@@ -52,7 +58,7 @@ export async function signPayloadWithCredential(req: SignPayloadRequest, loaded:
     signer,
     tokenSource: () => Promise.reject(new Error('the agent signs with the credential it holds')),
     now,
-    ui: { say: () => {} },
+    ui: { say },
     trust: loaded.root,
     env: req.trustEnv,
   }).catch((e: unknown) => {

@@ -82,7 +82,8 @@ export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
       if (explicit !== undefined && token === undefined) token = (await getToken()).raw;
       for (let attempt = 0; attempt < 2; ) {
         try {
-          const r = await agentSign(socket, { identity, config, signedAttrs, repo: logSafe(o.repo), token });
+          // The agent's progress (a Fulcio request for a new certificate) shows as it happens.
+          const r = await agentSign(socket, { identity, config, signedAttrs, repo: logSafe(o.repo), token }, undefined, o.say);
           lastMode = 'agent';
           return r;
         } catch (e) {

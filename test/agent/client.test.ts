@@ -291,3 +291,57 @@ needs('openssl').describe('agent signer', () => {
     expect(logins).toBe(1);
   });
 });
+
+describe('progress lines from the agent', () => {
+  /** A stand-in agent on a socket: answers each request frame with what `reply` returns. */
+  async function fakeAgent(reply: (req: Record<string, unknown>) => Record<string, unknown>[]): Promise<{ path: string; seen: Record<string, unknown>[]; close(): void }> {
+    const { createServer } = await import('node:net');
+    const { FrameReader, decodeFrameJson, encodeFrame } = await import('../../src/agent/protocol.js');
+    const path = join(privateTmp(), 'a.sock');
+    const seen: Record<string, unknown>[] = [];
+    const server = createServer((sock) => {
+      const r = new FrameReader();
+      sock.on('data', (d) => {
+        for (const f of r.push(d)) {
+          const req = decodeFrameJson(f);
+          seen.push(req);
+          for (const m of reply(req)) sock.write(encodeFrame(m));
+        }
+      });
+    });
+    await new Promise<void>((res) => server.listen(path, res));
+    return { path, seen, close: () => server.close() };
+  }
+  const fields = { identity: { fulcioURL: 'f', issuer: 'i', clientID: 'c' }, config: { fulcioURL: 'f', rekorURL: 'r', issuer: 'i', clientID: 'c' }, signedAttrs: attrs, repo: '/r' };
+  const good = (id: unknown) => ({ v: 1, id, result: { signature: Buffer.from([0x30, 0x00]).toString('base64'), chain: [Buffer.from([0x30, 0x00]).toString('base64')] } });
+
+  it('relays them in order, before the answer', async () => {
+    const { agentSign } = await import('../../src/agent/client.js');
+    const a = await fakeAgent((req) => [
+      { v: 1, id: req.id, progress: 'Requesting a certificate from f…' },
+      { v: 1, id: req.id, progress: 'second\u001b]0;x\u0007' },
+      good(req.id),
+    ]);
+    const lines: string[] = [];
+    await agentSign(a.path, fields, 5000, (l) => lines.push(l));
+    a.close();
+    expect(a.seen[0]!.progress).toBe(true);
+    expect(lines).toEqual(['Requesting a certificate from f…', 'second?]0;x?']);
+  });
+
+  it('asks an older agent, which refuses the field, once more without it', async () => {
+    const { agentSign } = await import('../../src/agent/client.js');
+    const a = await fakeAgent((req) => ('progress' in req ? [{ v: 1, id: req.id, error: { code: 'BAD_REQUEST', message: 'sign: unknown field "progress"' } }] : [good(req.id)]));
+    const r = await agentSign(a.path, fields, 5000, () => {});
+    a.close();
+    expect(r.chain).toHaveLength(1);
+    expect(a.seen.map((q) => 'progress' in q)).toEqual([true, false]);
+  });
+
+  it('a flood of progress frames is a malformed answer', async () => {
+    const { agentSign } = await import('../../src/agent/client.js');
+    const a = await fakeAgent((req) => Array.from({ length: 40 }, (_, i) => ({ v: 1, id: req.id, progress: `line ${i}` })));
+    await expect(agentSign(a.path, fields, 5000, () => {})).rejects.toThrow(/more than 32 progress lines/);
+    a.close();
+  });
+});
