@@ -31,7 +31,7 @@ sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
 export interface PtyRun {
   /** Everything the terminal showed so far (\r\n as the terminal gets it). */
   readonly output: string;
-  /** The output with \r removed and ANSI escapes stripped. */
+  /** What the screen shows, line by line: carriage returns and "erase line" applied, colours dropped. */
   readonly text: string;
   readonly done: boolean;
   /** Resolves with the output once `re` matches it (rejects when the command ends first). */
@@ -40,15 +40,43 @@ export interface PtyRun {
   exited: Promise<number>;
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+/**
+ * The lines a terminal would show for `raw`: \r returns to the line's start, ESC[2K (and ESC[K)
+ * erase it, other escape sequences (colours) take no room. Enough for spinners and status lines.
+ */
+export function screenLines(raw: string): string {
+  const out: string[] = [];
+  for (const line of raw.split('\n')) {
+    let cells: string[] = [];
+    let col = 0;
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i]!;
+      if (ch === '\r') {
+        col = 0;
+        continue;
+      }
+      if (ch === '\u001b') {
+        // eslint-disable-next-line no-control-regex
+        const m = /^\u001b\[([0-9;?]*)([A-Za-z])/.exec(line.slice(i));
+        if (m) {
+          if (m[2] === 'K') cells = m[1] === '2' ? [] : cells.slice(0, col);
+          i += m[0].length - 1;
+        }
+        continue;
+      }
+      cells[col++] = ch;
+    }
+    out.push(Array.from(cells, (c) => c ?? ' ').join('').trimEnd());
+  }
+  return out.join('\n');
+}
 
 export function runInPty(argv: string[], o: { cwd: string; env: NodeJS.ProcessEnv; cols?: number; rows?: number }): PtyRun {
   const cp = spawn('python3', ['-c', PTY_PY, String(o.cols ?? 80), String(o.rows ?? 40), ...argv], { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let done = false;
   const waiters: Array<{ re: RegExp; resolve(s: string): void; reject(e: Error): void }> = [];
-  const clean = () => output.replace(/\r/g, '').replace(ANSI, '');
+  const clean = () => screenLines(output);
   const check = () => {
     for (const w of [...waiters]) {
       if (w.re.test(clean())) {

@@ -5,7 +5,8 @@ import type { ErrorCode } from '../../errors.js';
 import { withTrustHint } from '../../verify/trust-hint.js';
 import { GitsealCommand } from '../base.js';
 import { requireRepo } from '../objects.js';
-import { out, table, withSpinner } from '../output.js';
+import { fitTable, terminalColumns } from '../fit-width.js';
+import { out, withSpinner } from '../output.js';
 import { resolveTrustedRoot } from '../trust.js';
 import { hasPolicy } from '../../verify/policy.js';
 import { terminalSafe } from '../../util/terminal-text.js';
@@ -147,7 +148,8 @@ function render(say: (l?: string) => void, note: (l: string) => void, s: VerifyS
     r.logIndex ? `log #${r.logIndex}` : '',
     r.ok ? out.dim(`${r.policyMatched ? 'policy ok' : 'no policy'}${r.sctSkipped ? ', SCT not checked' : ''}`) : terminalSafe(r.message),
   ]);
-  if (rows.length) say(table(rows));
+  // On a terminal, identity and issuer are shortened to fit it; piped output keeps them whole.
+  if (rows.length) say(fitTable(rows, terminalColumns(process.stdout), { shrink: [2, 3], weight: { 2: 2, 3: 1 } }));
   say('');
   if (s.total === 0) say('no commits in the range');
   else if (s.ok) say(out.green(`${s.good} of ${s.total} verified`));
