@@ -10,16 +10,16 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStatus, agentStop } from '../../src/agent/client.js';
-import { BIN, ROOT, cleanEnv } from '../cli/helpers.js';
+import { BIN, cleanEnv } from '../cli/helpers.js';
 import { runInPty } from '../cli/pty.js';
-import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
+import { SANDBOX_BIN, startSandbox, type RunningSandbox } from '../cli/sandbox.js';
 import { privateTmp, removeTempDirs } from './helpers.js';
 
 let home: string;
 let sbx: RunningSandbox;
 let env: NodeJS.ProcessEnv;
 
-const sandboxCli = (...args: string[]) => execFileSync(process.execPath, [join(ROOT, 'bin', 'gitseal-sandbox'), ...args, '--dir', sbx.dir], { encoding: 'utf8' });
+const sandboxCli = (...args: string[]) => execFileSync(process.execPath, [SANDBOX_BIN, ...args, '--dir', sbx.dir], { encoding: 'utf8' });
 const stats = () => JSON.parse(sandboxCli('stats')) as { rekor: { treeSize: number }; fulcio: { signingCert: number } };
 const git = (cwd: string, args: string[], extra: NodeJS.ProcessEnv = {}) => execFileSync('git', args, { cwd, env: { ...env, ...extra }, encoding: 'utf8' }).trim();
 

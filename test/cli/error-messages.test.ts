@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStop } from '../../src/agent/client.js';
 import { describeError, fsReason } from '../../src/errors.js';
 import { BIN, ROOT, Sandbox, type Run } from './helpers.js';
-import { startSandbox, type RunningSandbox } from './sandbox.js';
+import { SANDBOX_BIN, startSandbox, type RunningSandbox } from './sandbox.js';
 
 const RAW_ERRNO = /\bE[A-Z]{3,}\b/;
 const PUBLIC_GOOD = join(ROOT, 'src', 'trust', 'public-good', 'trusted_root.json');
@@ -136,7 +136,7 @@ describe('trust-root failures name the root', () => {
 });
 
 describe('an expired token in the environment', () => {
-  const expired = () => execFileSync(process.execPath, [join(ROOT, 'bin', 'gitseal-sandbox'), 'token', '--dir', sbx.dir, '--email', 'errors@example.test', '--ttl=-120'], { encoding: 'utf8' }).trim();
+  const expired = () => execFileSync(process.execPath, [SANDBOX_BIN, 'token', '--dir', sbx.dir, '--email', 'errors@example.test', '--ttl=-120'], { encoding: 'utf8' }).trim();
 
   for (const agent of ['off', 'auto']) {
     it(`names the variable and what to do (agent ${agent}), and nothing else`, async () => {

@@ -12,7 +12,7 @@ import { displayWidth, fitTable, shortenMiddle } from '../../src/cli/fit-width.j
 import { table } from '../../src/cli/output.js';
 import { BIN, ROOT, Sandbox } from './helpers.js';
 import { runInPty } from './pty.js';
-import { startSandbox, type RunningSandbox } from './sandbox.js';
+import { SANDBOX_BIN, startSandbox, type RunningSandbox } from './sandbox.js';
 
 describe('fitting rows (pure)', () => {
   it('shortens in the middle, keeping both ends, colour codes and wide characters whole', () => {
@@ -57,7 +57,7 @@ describe('gitseal verify on a terminal', () => {
     const git = (args: string[], extra: NodeJS.ProcessEnv = {}) => execFileSync('git', args, { cwd: repo, env: { ...env, ...extra } });
     git(['config', 'gpg.format', 'x509']);
     git(['config', 'gpg.x509.program', program]);
-    const wf = execFileSync(process.execPath, [join(ROOT, 'bin', 'gitseal-sandbox'), 'token', '--dir', sbx.dir, '--issuer-type', 'workflow'], { encoding: 'utf8' }).trim();
+    const wf = execFileSync(process.execPath, [SANDBOX_BIN, 'token', '--dir', sbx.dir, '--issuer-type', 'workflow'], { encoding: 'utf8' }).trim();
     git(['commit', '-q', '-S', '--allow-empty', '-m', 'by a workflow'], { SIGSTORE_ID_TOKEN: wf });
     git(['commit', '-q', '-S', '--allow-empty', '-m', 'by a person'], { SIGSTORE_ID_TOKEN: sbx.token('person@example.test') });
     const j = JSON.parse(sb.gitseal(['verify', '--json', 'HEAD~1'], { cwd: repo, env }).stdout) as { results: Array<{ identity: string }> };
