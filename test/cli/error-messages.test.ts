@@ -71,7 +71,7 @@ describe('ranges with a missing end', () => {
 
 describe('file errors say why, in words', () => {
   const cases: Array<[string, () => Run, RegExp]> = [
-    ['allowed signers', () => gitseal(['verify', '--allowed-signers', '/nonexistent/signers']), /^gitseal: cannot read the allowed signers file \/nonexistent\/signers: no such file or directory$/],
+    ['allowed signers', () => gitseal(['verify', '--allowed-signers', '/nonexistent/signers']), /^gitseal: cannot read the allowed signers file \/nonexistent\/signers \(--allowed-signers\): no such file or directory$/],
     ['trusted root missing', () => gitseal(['verify'], { GITSEAL_TRUSTED_ROOT: '/nonexistent/root.json' }), /: no such file or directory$/],
     ['trusted root a directory', () => gitseal(['verify'], { GITSEAL_TRUSTED_ROOT: sb.dir }), /: not a regular file$/],
     ['signing config', () => gitseal(['doctor', '--offline'], { GITSEAL_SIGNING_CONFIG: '/nonexistent/sc.json' }), /^gitseal: cannot read the signing config \/nonexistent\/sc\.json \(env GITSEAL_SIGNING_CONFIG\): no such file or directory$/],
