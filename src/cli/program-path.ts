@@ -3,11 +3,12 @@
  * judges. An absolute path into npx's cache (~/.npm/_npx/<hash>/…) disappears when npm cleans
  * it, and one into a Node version manager's tree (~/.nvm/versions/node/v22.1.0/…) stops working
  * on a version switch; plain `gitseal`, looked up on PATH by git, survives both — when the
- * `gitseal` on PATH is this program. A single-file executable (node:sea) is its own program and
- * stable where it lies.
+ * `gitseal` on PATH is this program. The single-file executable (src/sea/) is its own program and
+ * stable where it lies: it is written by its path.
  */
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { isEmbedded } from '../sea/embedded.js';
 import { gitsealProgram } from './root.js';
 
 /** Where a program lies, when that place does not last. */
@@ -31,15 +32,6 @@ export function transientLocation(path: string): Transient | undefined {
   return undefined;
 }
 
-function isSea(): boolean {
-  try {
-    const sea = process.getBuiltinModule?.('node:sea') as { isSea?: () => boolean } | undefined;
-    return sea?.isSea?.() === true;
-  } catch {
-    return false;
-  }
-}
-
 function real(p: string): string | undefined {
   try {
     return realpathSync(p);
@@ -48,9 +40,9 @@ function real(p: string): string | undefined {
   }
 }
 
-/** The file git must run to reach this gitseal: the single-file executable, else bin/gitseal. */
+/** The file git must run to reach this gitseal: the single-file executable, else bin/gitseal (cli/root.ts). */
 export function thisProgram(): string {
-  const p = isSea() ? process.execPath : gitsealProgram();
+  const p = gitsealProgram();
   return real(p) ?? p;
 }
 
@@ -85,9 +77,11 @@ export interface ProgramChoice {
  * temporary PATH entry), else the absolute path — with a warning when that path does not last.
  */
 export function chooseProgram(env: NodeJS.ProcessEnv, self = thisProgram()): ProgramChoice {
+  const where = transientLocation(self);
+  // The single-file executable is its own program, stable where it lies: git runs it by path.
+  if (isEmbedded() && !where) return { value: self };
   const found = onPath('gitseal', env, true);
   if (found && found.real === self) return { value: 'gitseal' };
-  const where = transientLocation(self);
   const other = found ? ` (the gitseal on your PATH, ${found.entry}, is another installation)` : '';
   if (where?.kind === 'npx') {
     return {
@@ -103,7 +97,6 @@ export function chooseProgram(env: NodeJS.ProcessEnv, self = thisProgram()): Pro
       warning: `${self} lies in ${where.why}${other}. Put that version's bin directory on PATH (so "gitseal" resolves to this program) and run "gitseal init" again.`,
     };
   }
-  if (isSea()) return { value: self };
   return {
     value: self,
     note: found
