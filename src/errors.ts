@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'GIT'
   | 'BAD_JSON'
   | 'CONFIG'
+  /** A file or directory could not be read or written (the message names it and why). */
+  | 'IO'
   // identity
   | 'NO_TOKEN'
   | 'BAD_TOKEN'
@@ -65,9 +67,83 @@ export function isGitsealError(e: unknown): e is GitsealError {
   return e instanceof GitsealError;
 }
 
+const ERRNO_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EEXIST: 'it already exists',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files',
+  EBUSY: 'it is busy',
+  ETXTBSY: 'it is busy',
+  EXDEV: 'it is on another file system',
+  ENOTEMPTY: 'the directory is not empty',
+  EIO: 'input/output error',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'the other side closed the connection',
+  ETIMEDOUT: 'timed out',
+  EADDRINUSE: 'the address is already in use',
+  EADDRNOTAVAIL: 'the address is not available here',
+  EAGAIN: 'temporarily unavailable',
+};
+
+const FS_VERBS: Record<string, string> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  stat: 'read',
+  lstat: 'read',
+  mkdir: 'create the directory',
+  rename: 'rename',
+  unlink: 'remove',
+  rmdir: 'remove',
+  rm: 'remove',
+  chmod: 'change the permissions of',
+  scandir: 'list',
+  readlink: 'read',
+  realpath: 'resolve',
+  copyfile: 'copy',
+  symlink: 'link',
+  access: 'access',
+};
+
+/**
+ * Why a file (or socket) operation failed, in words ("no such file or directory", "permission denied"),
+ * never a bare errno name; undefined when `e` is not a Node system error.
+ */
+export function fsReason(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return undefined;
+  return ERRNO_REASONS[code] ?? (e instanceof Error ? e.message.replace(/^E[A-Z0-9]+: /, '').split(',')[0] : undefined) ?? code;
+}
+
+/** A Node system error of a file operation as "cannot open /x: permission denied". */
+function describeFsError(e: NodeJS.ErrnoException): string | undefined {
+  const reason = fsReason(e);
+  if (!reason || typeof e.syscall !== 'string') return undefined;
+  const verb = FS_VERBS[e.syscall] ?? e.syscall;
+  // mkdir -p meets a file where a directory should be.
+  if (e.code === 'EEXIST' && e.syscall === 'mkdir') return `cannot create the directory ${e.path}: a file of that name is in the way`;
+  return e.path ? `cannot ${verb} ${e.path}: ${reason}` : `${verb} failed: ${reason}`;
+}
+
+/** A Node system error from the file system (errno code, syscall and path): not a bug. */
+export function isFsError(e: unknown): boolean {
+  const x = e as NodeJS.ErrnoException | undefined;
+  return e instanceof Error && typeof x?.code === 'string' && typeof x.syscall === 'string' && typeof x.path === 'string';
+}
+
 /** A one-line description of any thrown value, safe to show a person. */
 export function describeError(e: unknown): string {
   if (e instanceof GitsealError) return e.message;
-  if (e instanceof Error) return e.message.split('\n')[0] || e.name;
+  if (e instanceof Error) return (isFsError(e) && describeFsError(e)) || e.message.split('\n')[0] || e.name;
   return String(e);
 }

@@ -107,7 +107,18 @@ export async function runFastSign(argv: string[], ioIn: Partial<FastSignIo> = {}
     }
     if (payload.length > MAX_PAYLOAD) return { fallback: payload };
     const { identity, config: agentConfig } = agentIdentity(config);
-    let r: PayloadSignResult;
+    // The agent's progress ("Logging the signature to Rekor (…)…") is shown as it happens, after
+    // what this process would have said first; a slow Rekor must not leave the terminal blank.
+    let opened = false;
+    const open = () => {
+      if (!opened) sayAll(term, args, config, []);
+      opened = true;
+    };
+    const progress = (line: string) => {
+      open();
+      term.say(line);
+    };
+    let r: PayloadSignResult & { streamed?: boolean };
     try {
       r = await agentSignPayload(socket, {
         identity,
@@ -123,20 +134,21 @@ export async function runFastSign(argv: string[], ioIn: Partial<FastSignIo> = {}
         payload,
         repo: logSafe(io.cwd),
         token: ambientToken(config, io.env),
-      });
+      }, undefined, progress);
     } catch (e) {
       if (e instanceof AgentRefusedError && e.agentError.code === 'ABORTED') {
-        sayAll(term, args, config, [`Logging the signature to Rekor (${config.rekorURL})…`]);
+        open();
+        if (!e.streamed) term.say(`Logging the signature to Rekor (${config.rekorURL})…`);
         reportFailure(term, io, e.agentError.message);
         return 1;
       }
       return { fallback: payload };
     }
-    sayAll(term, args, config, [
-      ...r.warnings.map((w) => `gitseal: warning: ${w}`),
-      `Logging the signature to Rekor (${r.rekorURL})…`,
-      `Logged to Rekor at index ${r.logIndex}`,
-    ]);
+    open();
+    // An agent older than progress frames answered: say afterwards what it did.
+    if (!r.streamed) {
+      for (const l of [...r.warnings.map((w) => `gitseal: warning: ${w}`), `Logging the signature to Rekor (${r.rekorURL})…`, `Logged to Rekor at index ${r.logIndex}`]) term.say(l);
+    }
     emit(io, args, r);
     return 0;
   } finally {

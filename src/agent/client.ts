@@ -10,7 +10,7 @@ import { existsSync, lstatSync, mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GitsealError, describeError } from '../errors.js';
+import { GitsealError, describeError, fsReason } from '../errors.js';
 import { agentLogPath, agentSocketPath, checkPrivateDir, ensurePrivateDir } from './paths.js';
 import {
   type AgentError,
@@ -21,9 +21,11 @@ import {
   type SignResult,
   type StatusResult,
   FrameReader,
+  MAX_PROGRESS,
   decodeFrameJson,
   encodeFrame,
   parsePayloadSignResult,
+  parseProgress,
   parseResponse,
   parseSignResult,
   parseStatusResult,
@@ -46,18 +48,26 @@ export class AgentUnavailableError extends GitsealError {
 
 /** The agent answered the request with an error. */
 export class AgentRefusedError extends GitsealError {
-  constructor(readonly agentError: AgentError) {
+  constructor(
+    readonly agentError: AgentError,
+    /** The agent streamed this request's progress lines before the error. */
+    readonly streamed = false,
+  ) {
     super('AGENT', `agent: ${agentError.message}`);
   }
 }
 
 let nextId = 1;
 
-/** Send one request and wait for its answer (result, or the agent's error). */
+/**
+ * Send one request and wait for its answer (result, or the agent's error). Progress frames the
+ * agent sends first (requests with `progress: true`) go to `onProgress` as they arrive.
+ */
 export function agentRequest(
   socketPath: string,
   req: AgentRequest,
   timeoutMs = 130_000,
+  onProgress?: (line: string) => void,
 ): Promise<{ result?: unknown; error?: AgentError }> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
@@ -76,27 +86,59 @@ export function agentRequest(
       connected = true;
       sock.write(encodeFrame(requestToWire(req)));
     });
+    let progressFrames = 0;
     sock.on('data', (chunk: Buffer) => {
       try {
-        const frames = reader.push(chunk);
-        if (frames.length === 0) return;
-        const parsed = parseResponse(decodeFrameJson(frames[0]), req.id);
-        finish(() => resolve(parsed));
+        for (const frame of reader.push(chunk)) {
+          if (settled) return;
+          const o = decodeFrameJson(frame);
+          const line = parseProgress(o, req.id);
+          if (line !== undefined) {
+            if (++progressFrames > MAX_PROGRESS) throw new GitsealError('AGENT', `more than ${MAX_PROGRESS} progress lines`);
+            onProgress?.(line);
+            continue;
+          }
+          const parsed = parseResponse(o, req.id);
+          finish(() => resolve(parsed));
+        }
       } catch (e) {
         finish(() => reject(new AgentUnavailableError(`the agent sent a malformed answer: ${describeError(e)}`, e)));
       }
     });
     sock.once('error', (e: NodeJS.ErrnoException) => {
       const notListening = !connected && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED');
-      finish(() => reject(new AgentUnavailableError(`cannot reach the agent at ${socketPath} (${e.code ?? e.message})`, e, notListening)));
+      finish(() => reject(new AgentUnavailableError(`cannot reach the agent at ${socketPath} (${fsReason(e) ?? e.message})`, e, notListening)));
     });
     sock.once('close', () => finish(() => reject(new AgentUnavailableError('the agent closed the connection before answering'))));
   });
 }
 
+/**
+ * With `onProgress`, ask for progress frames; an agent older than them refuses the field, and is
+ * asked once more without it (the person then sees the lines the client prints itself).
+ */
+async function requestWithProgress(
+  socketPath: string,
+  req: SignRequest | SignPayloadRequest,
+  timeoutMs: number | undefined,
+  onProgress: ((line: string) => void) | undefined,
+): Promise<{ result?: unknown; error?: AgentError; streamed: boolean }> {
+  if (!onProgress) return { ...(await agentRequest(socketPath, req, timeoutMs)), streamed: false };
+  const r = await agentRequest(socketPath, { ...req, progress: true }, timeoutMs, onProgress);
+  if (r.error?.code === 'BAD_REQUEST' && r.error.message.includes('"progress"')) {
+    return { ...(await agentRequest(socketPath, { ...req, id: nextId++ }, timeoutMs)), streamed: false };
+  }
+  return { ...r, streamed: true };
+}
+
 /** Ask the agent to sign DER signed attributes. Throws AgentRefusedError (e.g. NEED_TOKEN) or AgentUnavailableError. */
-export async function agentSign(socketPath: string, fields: Omit<SignRequest, 'v' | 'id' | 'op'>, timeoutMs?: number): Promise<SignResult> {
-  const r = await agentRequest(socketPath, { v: 1, id: nextId++, op: 'sign', ...fields }, timeoutMs);
+export async function agentSign(
+  socketPath: string,
+  fields: Omit<SignRequest, 'v' | 'id' | 'op' | 'progress'>,
+  timeoutMs?: number,
+  onProgress?: (line: string) => void,
+): Promise<SignResult> {
+  const r = await requestWithProgress(socketPath, { v: 1, id: nextId++, op: 'sign', ...fields }, timeoutMs, onProgress);
   if (r.error) throw new AgentRefusedError(r.error);
   try {
     return parseSignResult(r.result);
@@ -107,13 +149,20 @@ export async function agentSign(socketPath: string, fields: Omit<SignRequest, 'v
 
 /**
  * Ask the agent for a whole signature (protocol.ts, signPayload). Throws AgentRefusedError
- * (NEED_TOKEN, ABORTED, …) or AgentUnavailableError.
+ * (NEED_TOKEN, ABORTED, …) or AgentUnavailableError. With `onProgress` the agent's progress
+ * lines (its trusted-root warnings among them) arrive as the work happens; `streamed` then
+ * says the agent sent them all, so the answer's warnings and the Rekor lines were shown already.
  */
-export async function agentSignPayload(socketPath: string, fields: Omit<SignPayloadRequest, 'v' | 'id' | 'op'>, timeoutMs?: number): Promise<PayloadSignResult> {
-  const r = await agentRequest(socketPath, { v: 1, id: nextId++, op: 'signPayload', ...fields }, timeoutMs);
-  if (r.error) throw new AgentRefusedError(r.error);
+export async function agentSignPayload(
+  socketPath: string,
+  fields: Omit<SignPayloadRequest, 'v' | 'id' | 'op' | 'progress'>,
+  timeoutMs?: number,
+  onProgress?: (line: string) => void,
+): Promise<PayloadSignResult & { streamed?: boolean }> {
+  const r = await requestWithProgress(socketPath, { v: 1, id: nextId++, op: 'signPayload', ...fields }, timeoutMs, onProgress);
+  if (r.error) throw new AgentRefusedError(r.error, r.streamed);
   try {
-    return parsePayloadSignResult(r.result);
+    return { ...parsePayloadSignResult(r.result), ...(r.streamed ? { streamed: true } : {}) };
   } catch (e) {
     throw new AgentUnavailableError(`the agent sent a malformed signature: ${describeError(e)}`, e);
   }

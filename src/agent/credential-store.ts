@@ -20,6 +20,8 @@ export interface ObtainInput {
    * agent's own environment.
    */
   trust?: { env: Record<string, string>; fulcioRoot?: string };
+  /** Progress for the person waiting ("Requesting a certificate from …"). */
+  say?: (line: string) => void;
 }
 
 export interface StoreDeps {
@@ -84,7 +86,7 @@ export class CredentialStore {
    * principal. A credential held for someone else is never substituted, and a token that cannot
    * be used is an error, never a reason to fall back to the remembered one.
    */
-  async get(identity: IdentityKey, config: AgentConfig, rawToken?: string, trust?: ObtainInput['trust']): Promise<Credential> {
+  async get(identity: IdentityKey, config: AgentConfig, rawToken?: string, trust?: ObtainInput['trust'], say?: ObtainInput['say']): Promise<Credential> {
     const key = identityKeyString(identity);
     let e = this.entries.get(key);
     if (!e) {
@@ -116,7 +118,7 @@ export class CredentialStore {
     const self: { p?: Promise<Credential> } = {};
     const p = (self.p = (async () => {
       try {
-        const c = await this.deps.obtain({ config, token: used, trust });
+        const c = await this.deps.obtain({ config, token: used, trust, say });
         if (!this.usable(c)) throw new GitsealError('FULCIO', 'Fulcio returned a certificate that is already (nearly) expired');
         entry.credential = c;
         entry.principal = principal;

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       idleMs: Number.isFinite(idle) && idle > 0 ? idle * 1000 : undefined,
       now: () => new Date(),
       parseToken: (raw) => toIdentityToken(raw, 'the client'),
-      obtain: ({ config, token, trust }) => obtainAgentCredential(config, token, trust),
+      obtain: ({ config, token, trust, say }) => obtainAgentCredential(config, token, trust, say),
     });
   } catch (e) {
     log.write({ event: 'error', outcome: 'not started', detail: describeError(e) });

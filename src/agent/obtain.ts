@@ -32,7 +32,7 @@ export function configFromAgentConfig(c: AgentConfig): GitsealConfig {
  * One Fulcio certificate for the token's identity, chain and SCT checked against the trusted
  * root: the client's (`trust`, from a signPayload request), else the agent's environment's.
  */
-export function obtainAgentCredential(config: AgentConfig, token: IdentityToken, trust?: ObtainInput['trust']): Promise<Credential> {
+export function obtainAgentCredential(config: AgentConfig, token: IdentityToken, trust?: ObtainInput['trust'], say?: ObtainInput['say']): Promise<Credential> {
   const full = { ...configFromAgentConfig(config), fulcioRoot: trust?.fulcioRoot };
-  return obtainCredential(full, { getToken: async () => token, env: trust?.env ?? process.env });
+  return obtainCredential(full, { getToken: async () => token, env: trust?.env ?? process.env, say });
 }

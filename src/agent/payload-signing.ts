@@ -7,7 +7,9 @@
 import { sign as ecdsaSign } from 'node:crypto';
 import type { GitsealConfig } from '../config/types.js';
 import { openPgpAlgorithms } from '../gpg/algorithms.js';
+import { GitsealError } from '../errors.js';
 import { signPayload } from '../sign/sign-payload.js';
+import { withTrustHint } from '../verify/trust-hint.js';
 import type { Credential } from '../sign/types.js';
 import { trustForConfig, type LoadedTrustedRoot } from '../trust/load.js';
 import { fingerprintSha1, parseCertificate } from '../x509/certificate.js';
@@ -36,7 +38,13 @@ export function trustForRequest(req: SignPayloadRequest): LoadedTrustedRoot {
 }
 
 /** Sign `req.payload` with `cred`; throws what signPayload throws (Rekor, TSA, policy, time). */
-export async function signPayloadWithCredential(req: SignPayloadRequest, loaded: LoadedTrustedRoot, cred: Credential, now: () => Date): Promise<PayloadSignResult> {
+export async function signPayloadWithCredential(
+  req: SignPayloadRequest,
+  loaded: LoadedTrustedRoot,
+  cred: Credential,
+  now: () => Date,
+  say: (line: string) => void = () => {},
+): Promise<PayloadSignResult> {
   const config = configForPayload(req);
   const signer = {
     sign: async (signedAttrs: Buffer) => ({
@@ -50,9 +58,12 @@ export async function signPayloadWithCredential(req: SignPayloadRequest, loaded:
     signer,
     tokenSource: () => Promise.reject(new Error('the agent signs with the credential it holds')),
     now,
-    ui: { say: () => {} },
+    ui: { say },
     trust: loaded.root,
     env: req.trustEnv,
+  }).catch((e: unknown) => {
+    if (e instanceof GitsealError) throw new GitsealError(e.code, withTrustHint(e.code, e.message, loaded.source), e);
+    throw e;
   });
   const [pk, hash] = openPgpAlgorithms(parseCertificate(r.leaf).signatureAlgorithm);
   return {

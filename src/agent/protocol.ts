@@ -5,11 +5,17 @@
  * one object. Every message carries `v: 1` and the request `id` it belongs to.
  *
  * Requests (client → agent):
- *   sign        { identity, config, signedAttrs (base64 DER SET ≤ 64 KiB), repo, token? }
- *   signPayload { identity, config, signing, trustEnv, payload (base64 ≤ 512 KiB), repo, token? }
+ *   sign        { identity, config, signedAttrs (base64 DER SET ≤ 64 KiB), repo, token?, progress? }
+ *   signPayload { identity, config, signing, trustEnv, payload (base64 ≤ 512 KiB), repo, token?, progress? }
  *   status {}
  *   stop   {}
  * Responses (agent → client): `{ v, id, result }` or `{ v, id, error: { code, message } }`.
+ * With `progress: true` the agent first sends up to MAX_PROGRESS frames `{ v, id, progress }`,
+ * each one line for the person ("Requesting a certificate from …", "Logging the signature to
+ * Rekor (…)…"), as the work happens, so a slow Fulcio or Rekor does not leave the terminal
+ * blank; then the one response. A client that does not ask never gets them (an older client
+ * reads exactly one frame), and an older agent refuses the field (BAD_REQUEST), after which the
+ * client asks again without it.
  *
  * `signPayload` is the whole signature: the agent builds the signed attributes, signs, logs the
  * signature to Rekor (and the TSA), checks the entry against the trusted root the client names
@@ -41,6 +47,9 @@ export const MAX_PEM = 256 * 1024;
 export const MAX_STRING = 4096;
 /** An OIDC token forwarded to the agent (a JWT; same bound as src/oidc/jwt.ts). */
 export const MAX_TOKEN = 64 * 1024;
+/** Progress frames one request may get, and the length of each line. */
+export const MAX_PROGRESS = 32;
+export const MAX_PROGRESS_LINE = 500;
 const MAX_CHAIN = 8;
 const MAX_CERT = 32 * 1024;
 const MAX_IDENTITIES = 256;
@@ -79,6 +88,8 @@ export interface SignRequest {
   repo: string;
   /** An identity token the client already holds (env, token cache, fresh login). */
   token?: string;
+  /** Send progress frames before the response. */
+  progress?: boolean;
 }
 export interface StatusRequest {
   v: 1;
@@ -127,6 +138,8 @@ export interface SignPayloadRequest {
   payload: Buffer;
   repo: string;
   token?: string;
+  /** Send progress frames before the response. */
+  progress?: boolean;
 }
 
 /** A finished signature: what `git commit -S` reads from the signing program. */
@@ -379,6 +392,12 @@ function parseTrustEnv(v: unknown, id: number): Record<string, string> {
   return out;
 }
 
+function progressFlag(o: Record<string, unknown>, what: string, id: number): { progress?: true } {
+  if (o.progress === undefined) return {};
+  if (o.progress !== true) throw new ProtocolError('BAD_REQUEST', `${what}: "progress" must be true when present`, id);
+  return { progress: true };
+}
+
 /** Validate a decoded request object. Throws ProtocolError with the code to answer with. */
 export function parseRequest(o: Record<string, unknown>): AgentRequest {
   const id = readEnvelope(o);
@@ -388,17 +407,17 @@ export function parseRequest(o: Record<string, unknown>): AgentRequest {
       onlyKeys(o, ['v', 'id', 'op'], o.op, id);
       return { v: 1, id, op: o.op };
     case 'sign': {
-      onlyKeys(o, ['v', 'id', 'op', 'identity', 'config', 'signedAttrs', 'repo', 'token'], 'sign', id);
+      onlyKeys(o, ['v', 'id', 'op', 'identity', 'config', 'signedAttrs', 'repo', 'token', 'progress'], 'sign', id);
       const identity = parseIdentity(o.identity, id);
       const config = parseConfig(o.config, id);
       checkIdentityMatches(identity, config, id);
       const signedAttrs = decodeBase64Strict(o.signedAttrs, 'sign.signedAttrs', MAX_SIGNED_ATTRS, id);
       const repo = str(o, 'repo', 'sign', id);
       const token = optStr(o, 'token', 'sign', id, MAX_TOKEN);
-      return { v: 1, id, op: 'sign', identity, config, signedAttrs, repo, token };
+      return { v: 1, id, op: 'sign', identity, config, signedAttrs, repo, token, ...progressFlag(o, 'sign', id) };
     }
     case 'signPayload': {
-      onlyKeys(o, ['v', 'id', 'op', 'identity', 'config', 'signing', 'trustEnv', 'payload', 'repo', 'token'], 'signPayload', id);
+      onlyKeys(o, ['v', 'id', 'op', 'identity', 'config', 'signing', 'trustEnv', 'payload', 'repo', 'token', 'progress'], 'signPayload', id);
       const identity = parseIdentity(o.identity, id);
       const config = parseConfig(o.config, id);
       checkIdentityMatches(identity, config, id);
@@ -407,7 +426,7 @@ export function parseRequest(o: Record<string, unknown>): AgentRequest {
       const payload = o.payload === '' ? Buffer.alloc(0) : decodeBase64Strict(o.payload, 'signPayload.payload', MAX_PAYLOAD, id);
       const repo = str(o, 'repo', 'signPayload', id);
       const token = optStr(o, 'token', 'signPayload', id, MAX_TOKEN);
-      return { v: 1, id, op: 'signPayload', identity, config, signing, trustEnv, payload, repo, token };
+      return { v: 1, id, op: 'signPayload', identity, config, signing, trustEnv, payload, repo, token, ...progressFlag(o, 'signPayload', id) };
     }
     default:
       throw new ProtocolError('BAD_REQUEST', `unknown operation ${JSON.stringify(o.op)?.slice(0, 40) ?? 'undefined'}`, id);
@@ -429,6 +448,7 @@ export function requestToWire(r: AgentRequest): Record<string, unknown> {
       repo: r.repo,
     };
     if (r.token !== undefined) w.token = r.token;
+    if (r.progress) w.progress = true;
     return w;
   }
   if (r.op !== 'sign') return { v: r.v, id: r.id, op: r.op };
@@ -442,6 +462,7 @@ export function requestToWire(r: AgentRequest): Record<string, unknown> {
     repo: r.repo,
   };
   if (r.token !== undefined) w.token = r.token;
+  if (r.progress) w.progress = true;
   return w;
 }
 
@@ -460,6 +481,28 @@ export function okResponse(id: number | null, result: unknown): Record<string, u
 
 export function errorResponse(id: number | null, code: AgentErrorCode, message: string): Record<string, unknown> {
   return { v: PROTOCOL_VERSION, id, error: { code, message: message.slice(0, 500) } };
+}
+
+/** One line of progress for request `id` (control characters replaced, length bounded). */
+export function progressFrame(id: number, line: string): Record<string, unknown> {
+  return { v: PROTOCOL_VERSION, id, progress: safeLine(line) };
+}
+
+function safeLine(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, MAX_PROGRESS_LINE);
+}
+
+/**
+ * A progress frame for request `id`: its line, made safe for a terminal; undefined when `o` is
+ * not a progress frame (then it is the response). Throws on a malformed one.
+ */
+export function parseProgress(o: Record<string, unknown>, id: number): string | undefined {
+  if (!('progress' in o)) return undefined;
+  onlyKeys(o, ['v', 'id', 'progress'], 'agent progress', null);
+  if (o.v !== PROTOCOL_VERSION || o.id !== id) throw new GitsealError('AGENT', 'agent progress for a different request');
+  if (typeof o.progress !== 'string') throw new GitsealError('AGENT', 'agent progress is not a string');
+  return safeLine(o.progress);
 }
 
 // ------------------------------------------------------- client-side checks

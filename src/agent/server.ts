@@ -42,14 +42,19 @@ import {
   type SignRequest,
   type SignPayloadRequest,
   FrameReader,
+  MAX_PROGRESS,
   ProtocolError,
   decodeFrameJson,
   encodeFrame,
   errorResponse,
   okResponse,
   parseRequest,
+  progressFrame,
   signResultToWire,
 } from './protocol.js';
+
+/** One line of progress for the person behind a request. */
+type Say = (line: string) => void;
 import { checkSignedAttributes } from './signed-attrs.js';
 
 export interface AgentServerOptions extends StoreDeps {
@@ -229,7 +234,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
             else fatal(describeError(e));
             continue;
           }
-          const resp = await handle(req);
+          const resp = await handle(req, progressTo(sock, req));
           if (!sock.destroyed) sock.write(encodeFrame(resp));
           if (req.op === 'stop') {
             sock.end();
@@ -242,7 +247,17 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     }
   }
 
-  async function handle(req: AgentRequest): Promise<Record<string, unknown>> {
+  /** Where a request's progress lines go: its connection, when it asked for them. */
+  function progressTo(sock: Socket, req: AgentRequest): Say {
+    if ((req.op !== 'sign' && req.op !== 'signPayload') || !req.progress) return () => {};
+    let sent = 0;
+    return (line) => {
+      if (sock.destroyed || ++sent > MAX_PROGRESS) return;
+      sock.write(encodeFrame(progressFrame(req.id, line)));
+    };
+  }
+
+  async function handle(req: AgentRequest, say: Say): Promise<Record<string, unknown>> {
     busy++;
     lastUseful = Date.now();
     try {
@@ -252,9 +267,9 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
         case 'stop':
           return okResponse(req.id, { stopping: true });
         case 'sign':
-          return await withTimeout(signOne(req), requestTimeoutMs, req.id);
+          return await withTimeout(signOne(req, say), requestTimeoutMs, req.id);
         case 'signPayload':
-          return await withTimeout(signWhole(req), requestTimeoutMs, req.id);
+          return await withTimeout(signWhole(req, say), requestTimeoutMs, req.id);
       }
     } catch (e) {
       return errorResponse(req.id, 'INTERNAL', describeError(e));
@@ -265,11 +280,11 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
   }
 
   /** The held credential for the request's identity, or the error response to answer with. */
-  async function credentialFor(req: SignRequest | SignPayloadRequest, who: string): Promise<Credential | Record<string, unknown>> {
+  async function credentialFor(req: SignRequest | SignPayloadRequest, who: string, say: Say): Promise<Credential | Record<string, unknown>> {
     let cred;
     try {
       const trust = req.op === 'signPayload' ? { env: req.trustEnv, fulcioRoot: req.signing.fulcioRoot } : undefined;
-      cred = await store.get(req.identity, req.config, req.token, trust);
+      cred = await store.get(req.identity, req.config, req.token, trust, say);
     } catch (e) {
       if (e instanceof NeedTokenError) {
         log.write({ event: 'sign', identity: who, repo: req.repo, outcome: 'need-token' });
@@ -285,7 +300,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
     return cred;
   }
 
-  async function signOne(req: SignRequest): Promise<Record<string, unknown>> {
+  async function signOne(req: SignRequest, say: Say): Promise<Record<string, unknown>> {
     const who = identityLabel(req.identity);
     try {
       checkSignedAttributes(req.signedAttrs);
@@ -293,7 +308,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       log.write({ event: 'sign', identity: who, repo: req.repo, outcome: 'refused', detail: describeError(e) });
       return errorResponse(req.id, 'BAD_REQUEST', describeError(e));
     }
-    const cred = await credentialFor(req, who);
+    const cred = await credentialFor(req, who, say);
     if (!isCredential(cred)) return cred;
     // RFC 5652 §5.4: the signature is computed over the DER SET OF signed attributes.
     const signature = ecdsaSign('sha256', req.signedAttrs, { key: cred.privateKey, dsaEncoding: 'der' });
@@ -306,7 +321,7 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
    * The whole signature (protocol.ts, signPayload): the key signs here, the entry is logged and
    * checked here. A failure after the key signed is ABORTED: the client reports it as is.
    */
-  async function signWhole(req: SignPayloadRequest): Promise<Record<string, unknown>> {
+  async function signWhole(req: SignPayloadRequest, say: Say): Promise<Record<string, unknown>> {
     const who = identityLabel(req.identity);
     const { signPayloadWithCredential, trustForRequest } = await import('./payload-signing.js');
     let trust;
@@ -317,11 +332,13 @@ export async function startAgentServer(opts: AgentServerOptions): Promise<AgentS
       log.write({ event: 'sign', identity: who, repo: req.repo, outcome: 'refused', detail: describeError(e) });
       return errorResponse(req.id, 'FAILED', describeError(e));
     }
-    const cred = await credentialFor(req, who);
+    // The warnings the client's own path would print about its trusted root come first.
+    for (const w of trust.warnings.slice(0, 8)) say(`gitseal: warning: ${w}`);
+    const cred = await credentialFor(req, who, say);
     if (!isCredential(cred)) return cred;
     let result;
     try {
-      result = await signPayloadWithCredential(req, trust, cred, opts.now);
+      result = await signPayloadWithCredential(req, trust, cred, opts.now, say);
     } catch (e) {
       log.write({ event: 'sign', identity: `${who} as ${cred.identity}`, repo: req.repo, outcome: 'aborted', detail: describeError(e) });
       return errorResponse(req.id, e instanceof GitsealError ? 'ABORTED' : 'INTERNAL', describeError(e));

@@ -8,6 +8,7 @@ import type { GitsealConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { KeyringUnavailable, SecretStore } from '../oidc/keyring.js';
 import { humanDuration } from './output.js';
+import { transientLocation } from './program-path.js';
 import type { ResolvedTrust } from './trust.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -66,13 +67,28 @@ export function checkProgram(
   } catch {
     me = self;
   }
+  const init = initCommandFor(program.origin);
   if (!resolved) {
+    const gone = transientLocation(program.value);
     return {
       id: 'git-program',
       title,
       status: 'fail',
-      summary: `gpg.x509.program=${program.value} (${program.origin}) cannot be found`,
-      fix: 'gitseal init   (writes the absolute path of this gitseal)',
+      summary: program.value.includes('/')
+        ? `gpg.x509.program=${program.value} (${program.origin}) no longer exists${gone ? `: it lay in ${gone.why}` : ''}; git cannot sign or verify`
+        : `gpg.x509.program=${program.value} (${program.origin}) is not on PATH; git cannot sign or verify`,
+      fix: gone?.kind === 'npx' ? `npm install -g gitseal && ${init}` : init,
+    };
+  }
+  const transient = transientLocation(resolved);
+  if (transient) {
+    return {
+      id: 'git-program',
+      title,
+      status: 'warn',
+      summary: `git runs ${resolved} (gpg.x509.program from ${program.origin}), which lies in ${transient.why}: signing breaks when it goes`,
+      fix: transient.kind === 'npx' ? `npm install -g gitseal && ${init}` : `${init}   (from a shell whose PATH finds gitseal, so it writes plain "gitseal")`,
+      details: { program: program.value, resolved, self: me },
     };
   }
   if (resolved !== me) {
@@ -81,11 +97,17 @@ export function checkProgram(
       title,
       status: 'warn',
       summary: `git runs ${resolved} (gpg.x509.program from ${program.origin}), not this gitseal (${me})`,
-      fix: 'gitseal init   (if this is the gitseal you want git to use)',
+      fix: `${init}   (if this is the gitseal you want git to use)`,
       details: { program: program.value, resolved, self: me },
     };
   }
   return { id: 'git-program', title, status: 'ok', summary: `git signs and verifies with this gitseal (${program.origin})`, details: { program: program.value, resolved } };
+}
+
+/** The init command that rewrites the config file a value came from ("file:.git/config" → local). */
+function initCommandFor(origin: string): string {
+  const local = /^file:(\.git\/)?config$|\/\.git\/config$|config\.worktree$/.test(origin);
+  return local ? 'gitseal init' : 'gitseal init --global';
 }
 
 export function checkAutoSign(commit: string | undefined, tag: string | undefined): Check {

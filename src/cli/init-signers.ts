@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { GitsealError } from '../errors.js';
+import { GitsealError, fsReason } from '../errors.js';
 import { parseAllowedSigners } from '../verify/policy.js';
 
 export const REPO_SIGNERS_FILE = '.gitseal/allowed_signers';
@@ -86,7 +86,7 @@ function read(path: string): string | null {
     return readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new GitsealError('CONFIG', `cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : 'read error'}`);
+    throw new GitsealError('CONFIG', `cannot read ${path}: ${fsReason(e) ?? 'read error'}`);
   }
 }
 

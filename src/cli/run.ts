@@ -9,7 +9,7 @@
  * GITSEAL_DEBUG=1.
  */
 import type { Command, Config, Interfaces } from '@oclif/core';
-import { GitsealError, describeError } from '../errors.js';
+import { GitsealError, describeError, isFsError } from '../errors.js';
 import { CATALOG } from './catalog.js';
 import { overview } from './help.js';
 import { colourEnabled, err as errPaint, out as outPaint, printJson } from './output.js';
@@ -18,6 +18,7 @@ import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
 import { terminalSafe } from '../util/terminal-text.js';
 import { embeddedDoc, embeddedPackageJson, embeddedRoot, embeddedText, isEmbedded } from '../sea/embedded.js';
+import { usageMessage } from './usage-error.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -166,8 +167,12 @@ function report(e: unknown, json: boolean, argv: string[]): void {
     // oclif's parser errors (unknown flag, missing argument, bad option value)
     code = 'USAGE';
     const cmd = resolveCommand(argv)?.id.replace(/:/g, ' ');
-    message = describeError(e) + (cmd ? ` (see "gitseal ${cmd} --help")` : '');
+    message = usageMessage(e) + (cmd ? ` (see "gitseal ${cmd} --help")` : '');
     exit = 2;
+  } else if (isFsError(e)) {
+    // A file the command needed could not be read or written: the machine's state, not a bug.
+    code = 'IO';
+    message = describeError(e);
   } else {
     code = 'INTERNAL';
     message = describeError(e);

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitsealError } from '../errors.js';
+import { GitsealError, describeError, fsReason } from '../errors.js';
 import { homeDir } from '../util/home.js';
 import { parseGitBool } from './git-config-syntax.js';
 import { readGitConfig, type GitConfig } from './git-config-read.js';
@@ -342,7 +342,7 @@ function applySigningConfig(cfg: GitsealConfig): void {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new GitsealError('CONFIG', `cannot read the signing config ${file} (${cfg.sources.signingConfig}): ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new GitsealError('CONFIG', `cannot read the signing config ${file} (${cfg.sources.signingConfig}): ${fsReason(e) ?? describeError(e)}`);
   }
   const explicitVersion = cfg.sources.rekorVersion !== 'default';
   const sel = selectServices(parseSigningConfig(text), new Date(), explicitVersion ? cfg.rekorVersion : 2);

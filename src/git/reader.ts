@@ -17,6 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { GitsealError } from '../errors.js';
 import type { HashAlgo } from './object.js';
+import { revListError } from './revision-error.js';
 
 export interface RawObject {
   oid: string;
@@ -139,7 +140,7 @@ export async function revList(repoDir: string, revs: string[]): Promise<string[]
   const chunks: Buffer[] = [];
   cp.stdout!.on('data', (d: Buffer) => chunks.push(d));
   const code = await exited(cp);
-  if (code !== 0) throw new GitsealError('GIT', `git rev-list ${revs.join(' ')} failed: ${err() || `exit ${code}`}`);
+  if (code !== 0) throw revListError(repoDir, revs, err(), code, gitEnv());
   const text = Buffer.concat(chunks).toString('latin1');
   return text.length ? text.trimEnd().split('\n') : [];
 }
@@ -152,7 +153,7 @@ export interface ReadOptions {
 async function* drain(
   cat: ChildProcess,
   catErr: () => string,
-  upstream?: { cp: ChildProcess; err: () => string; what: string },
+  upstream?: { cp: ChildProcess; err: () => string; fail(line: string, code: number): GitsealError },
 ): AsyncGenerator<RawObject | MissingObject> {
   const parser = new BatchParser();
   const catDone = exited(cat);
@@ -162,7 +163,7 @@ async function* drain(
       for (const o of parser.push(chunk)) yield o;
     }
     const [upCode, catCode] = await Promise.all([upDone ?? Promise.resolve(0), catDone]);
-    if (upstream && upCode !== 0) throw new GitsealError('GIT', `${upstream.what} failed: ${upstream.err() || `exit ${upCode}`}`);
+    if (upstream && upCode !== 0) throw upstream.fail(upstream.err(), upCode);
     if (catCode !== 0) throw new GitsealError('GIT', `git cat-file failed: ${catErr() || `exit ${catCode}`}`);
     if (!parser.idle) throw new GitsealError('GIT', 'git cat-file output ended in the middle of an object');
   } finally {
@@ -189,7 +190,7 @@ export function readRange(repoDir: string, revs: string[]): AsyncGenerator<RawOb
     /* cat-file exiting early is reported through its exit status */
   });
   rl.stdout!.pipe(cat.stdin!);
-  return drain(cat, catErr, { cp: rl, err: rlErr, what: `git rev-list ${revs.join(' ')}` });
+  return drain(cat, catErr, { cp: rl, err: rlErr, fail: (line, code) => revListError(repoDir, revs, line, code, env) });
 }
 
 /** The raw bytes of the given objects (ids or any name cat-file accepts), in order. */

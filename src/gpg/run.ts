@@ -8,7 +8,7 @@
  * Signing code (asn1js, Fulcio, Rekor, OIDC) is imported only when signing.
  */
 import { createReadStream } from 'node:fs';
-import { describeError, GitsealError } from '../errors.js';
+import { describeError, fsReason, GitsealError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { showNoticesOnce } from '../config/notices.js';
 import type { GitsealConfig } from '../config/types.js';
@@ -18,6 +18,7 @@ import { openStatus, writeAllSync } from './status.js';
 import { openTerminal, reportFailure, type Terminal } from './tty.js';
 import { openPgpAlgorithms } from './algorithms.js';
 import { terminalSafe } from '../util/terminal-text.js';
+import { withTrustHint } from '../verify/trust-hint.js';
 
 /** Largest payload we sign or verify: far above any real commit or tag. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
@@ -59,7 +60,7 @@ export async function readAllLimited(src: AsyncIterable<Buffer | string>, what: 
 function readFileLimited(path: string, what: string): Promise<Buffer> {
   return readAllLimited(createReadStream(path), what).catch((e) => {
     if (e instanceof GitsealError) throw e;
-    throw new GitsealError('USAGE', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+    throw new GitsealError('USAGE', `cannot read ${what} ${path}: ${fsReason(e) ?? describeError(e)}`);
   });
 }
 
@@ -91,7 +92,11 @@ async function runSign(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, term:
             return localSigner(await obtainCredential(config, { getToken, fetch: io.fetch, now: io.now, env: io.env, say, trust }), io.now);
           },
         });
-  const result = await signPayload(payload, { config, signer, tokenSource, now: io.now, ui: term, fetch: io.fetch, env: io.env, trust });
+  const result = await signPayload(payload, { config, signer, tokenSource, now: io.now, ui: term, fetch: io.fetch, env: io.env, trust }).catch((e: unknown) => {
+    // Fulcio's chain or Rekor's entry did not check out: say against which trusted root.
+    if (e instanceof GitsealError) throw new GitsealError(e.code, withTrustHint(e.code, e.message, loadedTrust.source), e);
+    throw e;
+  });
 
   const status = openStatus(args.statusFd, io.write);
   const leaf = parseCertificate(result.leaf);
@@ -123,6 +128,7 @@ async function runVerify(args: GpgArgs, config: GitsealConfig, io: GpgRunIo, pay
     offline: config.offline,
     rekorSearch,
     now: io.now(),
+    trustSource: loaded.source,
     statusOut: (line) => {
       if (args.statusFd >= 0) io.write(args.statusFd, line + '\n');
     },

@@ -7,6 +7,7 @@
  * Nothing secret (tokens, keys) is ever passed here.
  */
 import { closeSync, constants, openSync } from 'node:fs';
+import { openLogFile, type LogFile } from './log-file.js';
 import { writeAllSync } from './status.js';
 import { terminalSafe } from '../util/terminal-text.js';
 
@@ -17,7 +18,7 @@ export interface Ui {
 export interface Terminal extends Ui {
   /** True when lines reach a terminal directly. */
   readonly isTty: boolean;
-  /** Also append every line to this file (gitseal.logPath / GITSEAL_LOG), created 0600. */
+  /** Also append every line to this log (gitseal.logPath / GITSEAL_LOG): time-stamped, 0600, capped (log-file.ts). */
   tee(path: string): void;
   /** After a failure: lines that could not reach a terminal go to stderr. */
   flushToStderr(): void;
@@ -33,7 +34,8 @@ export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string)
   } catch {
     fd = -1;
   }
-  let teeFd = -1;
+  let log: LogFile | undefined;
+  let teeTried = false;
   const pending: string[] = [];
   const write = (f: number, s: string) => {
     try {
@@ -49,15 +51,17 @@ export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string)
       const s = terminalSafe(line.endsWith('\n') ? line.slice(0, -1) : line) + '\n';
       if (fd >= 0) write(fd, s);
       else pending.push(s);
-      if (teeFd >= 0) write(teeFd, s);
+      log?.write(s);
     },
     tee(path: string) {
-      if (teeFd >= 0) return; // already copying (the fast path may ask twice)
-      try {
-        teeFd = openSync(path, 'a', 0o600);
-      } catch {
-        teeFd = -1;
-      }
+      if (teeTried) return; // already copying (the fast path may ask twice)
+      teeTried = true;
+      const opened = openLogFile(path);
+      if ('problem' in opened) {
+        const s = `gitseal: warning: ${opened.problem} (gitseal.logPath / GITSEAL_LOG)\n`;
+        if (fd >= 0) write(fd, s);
+        else pending.push(s);
+      } else log = opened;
     },
     flushToStderr() {
       for (const s of pending.splice(0)) {
@@ -69,17 +73,16 @@ export function openTerminal(opts: { ttyPath?: string; writeStderr?: (s: string)
       }
     },
     close() {
-      for (const f of [fd, teeFd]) {
-        if (f >= 0) {
-          try {
-            closeSync(f);
-          } catch {
-            /* already closed */
-          }
+      if (fd >= 0) {
+        try {
+          closeSync(fd);
+        } catch {
+          /* already closed */
         }
       }
+      log?.close();
       fd = -1;
-      teeFd = -1;
+      log = undefined;
     },
   };
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GitsealError } from '../errors.js';
+import { GitsealError, fsReason } from '../errors.js';
 import { acceptIdToken, loginError, type OidcClient } from './client.js';
 import { openUrl } from './opener.js';
 
@@ -59,7 +59,7 @@ export async function browserLogin(client: OidcClient, o: BrowserLoginOptions): 
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new GitsealError('LOGIN_FAILED', `cannot listen on 127.0.0.1:${redirect.port} for the login callback: ${e.code ?? e.message}`)),
+      reject(new GitsealError('LOGIN_FAILED', `cannot listen on 127.0.0.1:${redirect.port} for the login callback: ${fsReason(e) ?? e.message}`)),
     );
     server.listen(redirect.port, '127.0.0.1', () => resolve());
   });

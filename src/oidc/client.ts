@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type * as OpenId from 'openid-client';
-import { GitsealError } from '../errors.js';
+import { GitsealError, describeError, fsReason } from '../errors.js';
 import type { GitsealConfig } from '../config/types.js';
 import { checkIdTokenClaims, redactTokens } from './jwt.js';
 
@@ -39,7 +39,7 @@ export function readClientSecret(path: string): string {
     bytes = readFileSync(path);
   } catch (e) {
     if (e instanceof GitsealError) throw e;
-    throw new GitsealError('CONFIG', `cannot read the OIDC client secret file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    throw new GitsealError('CONFIG', `cannot read the OIDC client secret file ${path}: ${fsReason(e) ?? describeError(e)}`);
   }
   const secret = bytes.toString('utf8').trim();
   if (!secret || /[\u0000-\u001f\u007f]/.test(secret)) throw new GitsealError('CONFIG', `the OIDC client secret file ${path} holds no usable secret (one line of text expected)`);

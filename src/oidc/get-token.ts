@@ -11,6 +11,7 @@ import type { GitsealConfig, TokenProviderName } from '../config/types.js';
 import type { IdentityToken } from '../sign/types.js';
 import { GitsealError } from '../errors.js';
 import { parseJwtClaims } from './jwt.js';
+import { envTokenSource, expiredEnvTokenError } from './env-token.js';
 import { githubActionsApplies, githubActionsToken } from './github-actions.js';
 import { buildkiteApplies, buildkiteToken } from './buildkite.js';
 import { tokenFileApplies, tokenFilePath, tokenFromFile } from './token-file.js';
@@ -70,7 +71,11 @@ async function fromProvider(name: TokenProviderName, cfg: GitsealConfig, ctx: To
         );
       }
       // GitLab CI hands its `id_tokens:` token over in the same variable.
-      return toIdentityToken(raw, env.GITLAB_CI === 'true' ? 'GitLab CI (SIGSTORE_ID_TOKEN)' : 'the environment');
+      const variable = envTokenSource(env)!.variable;
+      const token = toIdentityToken(raw, env.GITLAB_CI === 'true' ? `GitLab CI (${variable})` : variable);
+      const now = (ctx.now ?? Date.now)();
+      if (token.expiresAt.getTime() <= now) throw expiredEnvTokenError(variable, token.expiresAt, now, env);
+      return token;
     }
     case 'github-actions':
       return toIdentityToken(await githubActionsToken(env, cfg.clientID), 'GitHub Actions');
@@ -114,8 +119,7 @@ async function fromProvider(name: TokenProviderName, cfg: GitsealConfig, ctx: To
 }
 
 function envToken(env: NodeJS.ProcessEnv): string | undefined {
-  const raw = (env.GITSEAL_ID_TOKEN || env.SIGSTORE_ID_TOKEN || '').trim();
-  return raw || undefined;
+  return envTokenSource(env)?.raw;
 }
 
 async function fromCache(cfg: GitsealConfig, ctx: TokenContext): Promise<IdentityToken | undefined> {

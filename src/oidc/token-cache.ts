@@ -29,7 +29,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { chmodSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { GitsealError } from '../errors.js';
+import { GitsealError, fsReason } from '../errors.js';
 import { checkIdTokenClaims, parseJwtClaims } from './jwt.js';
 import { openKeyring, type SecretStore } from './keyring.js';
 
@@ -299,7 +299,7 @@ function readEncrypted(env: NodeJS.ProcessEnv, slot: string, keyring: SecretStor
     text = readFileSync(tokenFile(env, slot), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { plain: undefined };
-    return { damaged: `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
+    return { damaged: `cannot be read (${fsReason(e) ?? 'error'})` };
   }
   let body: { v?: number; iv?: string; tag?: string; data?: string };
   try {

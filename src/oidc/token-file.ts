@@ -4,7 +4,7 @@
  * every use because the platform rotates it. GITSEAL_TOKEN_FILE overrides the path.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { GitsealError } from '../errors.js';
+import { GitsealError, describeError, fsReason } from '../errors.js';
 
 export const DEFAULT_TOKEN_FILE = '/var/run/sigstore/cosign/oidc-token';
 const MAX = 64 * 1024;
@@ -29,7 +29,7 @@ export function tokenFromFile(env: NodeJS.ProcessEnv): string {
     text = readFileSync(path, 'utf8').trim();
   } catch (e) {
     if (e instanceof GitsealError) throw e;
-    throw new GitsealError('NO_TOKEN', `cannot read the token file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new GitsealError('NO_TOKEN', `cannot read the token file ${path}: ${fsReason(e) ?? describeError(e)}`);
   }
   if (!text) throw new GitsealError('NO_TOKEN', `the token file ${path} is empty`);
   return text;

@@ -44,10 +44,16 @@ export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
   let tokenP: Promise<IdentityToken> | undefined;
   const getToken = () => (tokenP ??= o.getToken());
 
-  async function viaLocal(signedAttrs: Buffer) {
+  /**
+   * Sign with a one-time credential. Why the agent was not used is said only once that worked:
+   * when the one-time path fails too, its error is the real one, and a line saying "signing with
+   * a one-time credential" before it would only mislead.
+   */
+  async function viaLocal(signedAttrs: Buffer, why?: string) {
     const s = await o.local(getToken);
     const r = await s.sign(signedAttrs);
     lastMode = 'local';
+    if (why) o.say(`gitseal: signed with a one-time credential: the signing agent ${why}`);
     return r;
   }
 
@@ -58,10 +64,7 @@ export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
     async sign(signedAttrs: Buffer) {
       if (o.config.agent === 'off') return viaLocal(signedAttrs);
       const { identity, config } = agentIdentity(o.config);
-      const unavailable = (e: unknown) => {
-        o.say(`gitseal: signing agent unavailable (${describeError(e)}); signing with a one-time credential`);
-        return viaLocal(signedAttrs);
-      };
+      const unavailable = (e: unknown) => viaLocal(signedAttrs, `is unavailable (${describeError(e)})`);
       // A warm agent is asked at once (no probe connection first); ensureAgent, which probes and
       // starts one, runs only when nothing listens on the socket. The socket is checked
       // (checkSocketSafe) before anything is sent, as ensureAgent checks it.
@@ -79,7 +82,8 @@ export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
       if (explicit !== undefined && token === undefined) token = (await getToken()).raw;
       for (let attempt = 0; attempt < 2; ) {
         try {
-          const r = await agentSign(socket, { identity, config, signedAttrs, repo: logSafe(o.repo), token });
+          // The agent's progress (a Fulcio request for a new certificate) shows as it happens.
+          const r = await agentSign(socket, { identity, config, signedAttrs, repo: logSafe(o.repo), token }, undefined, o.say);
           lastMode = 'agent';
           return r;
         } catch (e) {
@@ -99,12 +103,10 @@ export function agentSigner(o: AgentSignerOptions): AgentBackedSigner {
             attempt++;
             continue;
           }
-          o.say(`gitseal: signing agent failed (${describeError(e)}); signing with a one-time credential`);
-          return viaLocal(signedAttrs);
+          return viaLocal(signedAttrs, `failed (${describeError(e)})`);
         }
       }
-      o.say('gitseal: signing agent keeps asking for a token; signing with a one-time credential');
-      return viaLocal(signedAttrs);
+      return viaLocal(signedAttrs, 'did not accept the identity token it was given');
     },
   };
 }

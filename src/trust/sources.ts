@@ -8,7 +8,7 @@
  */
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitsealError } from '../errors.js';
+import { GitsealError, fsReason } from '../errors.js';
 
 /** Environment variables, in the order they are consulted within each piece. */
 export const TRUST_ENV = {
@@ -123,9 +123,5 @@ export function readTrustFile<T>(path: string, kind: string, origin: string, par
 }
 
 function errnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return code ?? 'read error';
+  return fsReason(e) ?? 'read error';
 }

@@ -5,7 +5,7 @@
  * Unlike gitsign, every failure reaches git as BADSIG or ERRSIG (not a bare NEWSIG).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { GitsealError } from '../errors.js';
+import { GitsealError, describeError, fsReason } from '../errors.js';
 import type { RekorSearch } from '../rekor/search.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
 import { MAX_SIGNATURE_BYTES } from '../cms/parse.js';
@@ -13,6 +13,7 @@ import { hasPolicy, type Policy } from './policy.js';
 import { verifySignature } from './pipeline.js';
 import type { VerifyResult } from './result.js';
 import { terminalSafe } from '../util/terminal-text.js';
+import { withTrustHint } from './trust-hint.js';
 
 export interface GpgVerifyOptions {
   /** Path of the signature file git wrote (`--verify <sigfile>`)… */
@@ -26,6 +27,8 @@ export interface GpgVerifyOptions {
   offline: boolean;
   rekorSearch?: RekorSearch;
   now?: Date;
+  /** Where the trusted root came from (src/trust/load.ts `source`), named in trust-root failures. */
+  trustSource?: string;
   /** One `[GNUPG:] …` line, without newline. */
   statusOut(line: string): void;
   /** One human-readable line, without newline (stderr). */
@@ -47,7 +50,7 @@ function readSignature(o: GpgVerifyOptions): string | Buffer {
     fd = openSync(o.sigfile, 'r');
     for (let k; n <= max && (k = readSync(fd, buf, n, max + 1 - n, null)) > 0; ) n += k;
   } catch (e) {
-    throw new GitsealError('USAGE', `cannot read the signature file ${o.sigfile}`, e);
+    throw new GitsealError('USAGE', `cannot read the signature file ${o.sigfile}: ${fsReason(e) ?? describeError(e)}`, e);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -161,6 +164,7 @@ export async function runGpgVerify(o: GpgVerifyOptions): Promise<number> {
   } catch (e) {
     r = { ok: false, kind: 'error', failedCheck: 'parse', message: e instanceof Error ? e.message : String(e) };
   }
+  if (!r.ok) r.message = withTrustHint(r.code, r.message, o.trustSource);
   for (const l of statusLines(r, policyConfigured)) o.statusOut(l);
   for (const l of humanLines(r, policyConfigured, o.policy?.matchCommitter === true)) o.humanOut(l);
   return r.ok ? 0 : 1;

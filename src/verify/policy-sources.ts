@@ -15,7 +15,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { GitsealConfig } from '../config/types.js';
-import { describeError, GitsealError } from '../errors.js';
+import { describeError, fsReason, GitsealError } from '../errors.js';
 import { hasConstraints, parseAllowedSigners, validatePolicy, type AllowedSigner, type IdentityPolicy, type Policy, type PolicyFieldName } from './policy.js';
 
 /** Largest allowed-signers file read (a policy, not a data set). */
@@ -51,7 +51,7 @@ export function readAllowedSignersFile(file: string, origin: string): AllowedSig
   try {
     data = readBounded(file, MAX_ALLOWED_SIGNERS_BYTES);
   } catch (e) {
-    throw new GitsealError('POLICY', `cannot read the allowed signers file ${file} (${origin}): ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+    throw new GitsealError('POLICY', `cannot read the allowed signers file ${file} (${origin}): ${fsReason(e) ?? describeError(e)}`);
   }
   if (data.length > MAX_ALLOWED_SIGNERS_BYTES) throw new GitsealError('POLICY', `the allowed signers file ${file} (${origin}) is larger than 1 MiB`);
   return parseAllowedSigners(data.toString('utf8'), file);

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentStart, agentStatus, agentStop, ensureAgent } from '../../src/agent/client.js';
 import { type AgentServer, startAgentServer } from '../../src/agent/server.js';
 import type { GitsealConfig } from '../../src/config/types.js';
+import { GitsealError } from '../../src/errors.js';
 import { toIdentityToken } from '../../src/oidc/get-token.js';
 import { agentSigner } from '../../src/sign/agent-signer.js';
 import type { AttributeSigner, IdentityToken } from '../../src/sign/types.js';
@@ -200,7 +201,25 @@ needs('openssl').describe('agent signer', () => {
     expect(verifies(r, attrs)).toBe(true);
     expect(s.lastMode).toBe('local');
     expect(counter.n).toBe(1);
-    expect(said.join('\n')).toMatch(/signing agent unavailable \(the agent failed to start .*\); signing with a one-time credential/);
+    expect(said.join('\n')).toMatch(/signed with a one-time credential: the signing agent is unavailable \(the agent failed to start .*\)/);
+  });
+
+  it('says nothing about the agent when the one-time credential fails too: its error is the real one', async () => {
+    const dir = privateTmp();
+    const said: string[] = [];
+    const s = agentSigner({
+      config: cfg('ned@example.com', 'on'),
+      env: envFor(dir),
+      repo: '/r',
+      say: (l) => said.push(l),
+      getToken: async () => toIdentityToken(fakeJwt('ned@example.com', new Date(Date.now() + 600_000)), 't'),
+      local: async () => {
+        throw new GitsealError('FULCIO', 'Fulcio refused the token');
+      },
+      agentMain: join(dir, 'no-such-agent.js'),
+    });
+    await expect(s.sign(attrs)).rejects.toThrow('Fulcio refused the token');
+    expect(said).toEqual([]);
   });
 
   it('falls back when the agent dies in the middle of a request', async () => {
@@ -270,5 +289,59 @@ needs('openssl').describe('agent signer', () => {
     expect(said.join('\n')).toMatch(/Fulcio is down/);
     // The token obtained for the agent is reused by the fallback: one login in total.
     expect(logins).toBe(1);
+  });
+});
+
+describe('progress lines from the agent', () => {
+  /** A stand-in agent on a socket: answers each request frame with what `reply` returns. */
+  async function fakeAgent(reply: (req: Record<string, unknown>) => Record<string, unknown>[]): Promise<{ path: string; seen: Record<string, unknown>[]; close(): void }> {
+    const { createServer } = await import('node:net');
+    const { FrameReader, decodeFrameJson, encodeFrame } = await import('../../src/agent/protocol.js');
+    const path = join(privateTmp(), 'a.sock');
+    const seen: Record<string, unknown>[] = [];
+    const server = createServer((sock) => {
+      const r = new FrameReader();
+      sock.on('data', (d) => {
+        for (const f of r.push(d)) {
+          const req = decodeFrameJson(f);
+          seen.push(req);
+          for (const m of reply(req)) sock.write(encodeFrame(m));
+        }
+      });
+    });
+    await new Promise<void>((res) => server.listen(path, res));
+    return { path, seen, close: () => server.close() };
+  }
+  const fields = { identity: { fulcioURL: 'f', issuer: 'i', clientID: 'c' }, config: { fulcioURL: 'f', rekorURL: 'r', issuer: 'i', clientID: 'c' }, signedAttrs: attrs, repo: '/r' };
+  const good = (id: unknown) => ({ v: 1, id, result: { signature: Buffer.from([0x30, 0x00]).toString('base64'), chain: [Buffer.from([0x30, 0x00]).toString('base64')] } });
+
+  it('relays them in order, before the answer', async () => {
+    const { agentSign } = await import('../../src/agent/client.js');
+    const a = await fakeAgent((req) => [
+      { v: 1, id: req.id, progress: 'Requesting a certificate from f…' },
+      { v: 1, id: req.id, progress: 'second\u001b]0;x\u0007' },
+      good(req.id),
+    ]);
+    const lines: string[] = [];
+    await agentSign(a.path, fields, 5000, (l) => lines.push(l));
+    a.close();
+    expect(a.seen[0]!.progress).toBe(true);
+    expect(lines).toEqual(['Requesting a certificate from f…', 'second?]0;x?']);
+  });
+
+  it('asks an older agent, which refuses the field, once more without it', async () => {
+    const { agentSign } = await import('../../src/agent/client.js');
+    const a = await fakeAgent((req) => ('progress' in req ? [{ v: 1, id: req.id, error: { code: 'BAD_REQUEST', message: 'sign: unknown field "progress"' } }] : [good(req.id)]));
+    const r = await agentSign(a.path, fields, 5000, () => {});
+    a.close();
+    expect(r.chain).toHaveLength(1);
+    expect(a.seen.map((q) => 'progress' in q)).toEqual([true, false]);
+  });
+
+  it('a flood of progress frames is a malformed answer', async () => {
+    const { agentSign } = await import('../../src/agent/client.js');
+    const a = await fakeAgent((req) => Array.from({ length: 40 }, (_, i) => ({ v: 1, id: req.id, progress: `line ${i}` })));
+    await expect(agentSign(a.path, fields, 5000, () => {})).rejects.toThrow(/more than 32 progress lines/);
+    a.close();
   });
 });

@@ -16,6 +16,9 @@ import {
   parseStatusResult,
   requestToWire,
   MAX_PAYLOAD,
+  MAX_PROGRESS_LINE,
+  parseProgress,
+  progressFrame,
   type SignPayloadRequest,
   type SignRequest,
 } from '../../src/agent/protocol.js';
@@ -298,5 +301,28 @@ describe('signPayload (the whole signature)', () => {
 
   it('knows ABORTED as an agent error code', () => {
     expect(parseResponse({ v: 1, id: 9, error: { code: 'ABORTED', message: 'Rekor: down' } }, 9)).toEqual({ error: { code: 'ABORTED', message: 'Rekor: down' } });
+  });
+});
+
+describe('progress frames', () => {
+  it('a client asks with progress: true; nothing else is accepted, and the wire form keeps it', () => {
+    expect((parseRequest(signWire({ progress: true })) as SignRequest).progress).toBe(true);
+    expect((parseRequest(signWire()) as SignRequest).progress).toBeUndefined();
+    for (const bad of [false, 'yes', 1, null]) expect(code(() => parseRequest(signWire({ progress: bad })))).toBe('BAD_REQUEST');
+    const req: SignRequest = { v: 1, id: 9, op: 'sign', identity, config, signedAttrs: attrs, repo: '/r', progress: true };
+    expect(requestToWire(req).progress).toBe(true);
+    expect('progress' in requestToWire({ ...req, progress: undefined })).toBe(false);
+  });
+
+  it('a progress line is one terminal-safe line for its own request, bounded', () => {
+    const f = progressFrame(4, 'Logging\u001b[2J to Rekor\n[GNUPG:] GOODSIG x' + 'y'.repeat(2000));
+    const line = parseProgress(decodeFrameJson(encodeFrame(f).subarray(4)), 4)!;
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f]/);
+    expect(line.startsWith('Logging?[2J to Rekor?[GNUPG:]')).toBe(true);
+    expect(line.length).toBe(MAX_PROGRESS_LINE);
+    expect(parseProgress({ v: 1, id: 4, result: {} }, 4)).toBeUndefined();
+    expect(() => parseProgress({ v: 1, id: 5, progress: 'x' }, 4)).toThrow(/different request/);
+    expect(() => parseProgress({ v: 1, id: 4, progress: 3 }, 4)).toThrow(/not a string/);
+    expect(() => parseProgress({ v: 1, id: 4, progress: 'x', pem: 'y' }, 4)).toThrow(/unknown field/);
   });
 });

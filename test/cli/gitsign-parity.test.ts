@@ -83,7 +83,12 @@ function run(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessE
 }
 
 describe('gitsign settings gitseal does not apply: said once, where it helps', () => {
-  const notes = (log: string) => log.split('\n').filter((l) => l.startsWith('gitseal: note: '));
+  // Log lines start with the time and the process id (src/gpg/log-file.ts).
+  const notes = (log: string) =>
+    log
+      .split('\n')
+      .map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z \[\d+\] /, ''))
+      .filter((l) => l.startsWith('gitseal: note: '));
 
   it('the first signature names each one; later signatures and every verification stay quiet', () => {
     const env = user('notes', { SIGSTORE_ID_TOKEN: sigstore.token('dev@example.test'), GITSIGN_CREDENTIAL_CACHE: '/tmp/gitsign-cache.sock' });

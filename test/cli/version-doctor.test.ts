@@ -100,7 +100,7 @@ describe('gitseal doctor', () => {
     expect(check(d, 'git-program')).toMatchObject({ status: 'warn', summary: expect.stringContaining('not this gitseal') });
     sb.git(['config', 'gpg.x509.program', '/no/such/gitseal'], repo);
     const d2 = JSON.parse(sb.gitseal(['doctor', '--offline', '--json'], { cwd: repo }).stdout) as Doc;
-    expect(check(d2, 'git-program')).toMatchObject({ status: 'fail', summary: expect.stringContaining('cannot be found') });
+    expect(check(d2, 'git-program')).toMatchObject({ status: 'fail', summary: expect.stringContaining('no longer exists') });
   });
 
   it('contacts Fulcio, Rekor and the issuer, and reports a dead one with a fix', async () => {

@@ -48,7 +48,9 @@ describe('terminal output', () => {
       t.flushToStderr();
       t.close();
       expect(readFileSync(tty, 'utf8')).toBe('Requesting certificate…\nLogged to Rekor at index 7\n');
-      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('Requesting certificate…\nLogged to Rekor at index 7\n');
+      // Each log line: time, process id, the line (src/gpg/log-file.ts).
+      const stamp = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[${process.pid}\] `;
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toMatch(new RegExp(`^${stamp}Requesting certificate…\n${stamp}Logged to Rekor at index 7\n$`));
       expect(statSync(join(dir, 'log')).mode & 0o777).toBe(0o600);
       expect(stderr).toEqual([]);
     } finally {

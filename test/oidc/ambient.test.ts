@@ -44,7 +44,7 @@ describe('environment and GitLab CI', () => {
   it('refuses a token that is not a JWT', async () => {
     const err = await failure(getIdentityToken(cfg(), { ...quiet, env: isolatedEnv({ SIGSTORE_ID_TOKEN: 'not-a-token' }) }));
     expect(err.code).toBe('BAD_TOKEN');
-    expect(err.message).toBe('the identity token from the environment is not a JWT');
+    expect(err.message).toBe('the identity token from SIGSTORE_ID_TOKEN is not a JWT');
   });
 });
 

@@ -87,7 +87,7 @@ needs('chromium').describe('device login (RFC 8628) approved from a second brows
     expect(none.message).toMatch(/invalid_client|client authentication failed/i);
     const missing = (await getIdentityToken({ ...cfg, clientSecretFile: join(dir, 'nope') }, { env: isolatedEnv(), say: () => {}, terminal: true }).catch((e: unknown) => e)) as GitsealError;
     expect(missing.code).toBe('CONFIG');
-    expect(missing.message).toBe(`cannot read the OIDC client secret file ${join(dir, 'nope')}: ENOENT`);
+    expect(missing.message).toBe(`cannot read the OIDC client secret file ${join(dir, 'nope')}: no such file or directory`);
   });
 
   it('reports a refused device code clearly', async () => {

@@ -10,7 +10,8 @@ import { probeKeyring } from '../../oidc/keyring.js';
 import { cacheDir } from '../../oidc/token-cache.js';
 import { isEmbedded } from '../../sea/embedded.js';
 import { humanDuration, out, withSpinner } from '../output.js';
-import { gitsealProgram, gitsealVersion } from '../root.js';
+import { thisProgram } from '../program-path.js';
+import { gitsealVersion } from '../root.js';
 import { tokenCheck } from '../session-bridge.js';
 import { resolveTrustedRoot, type ResolvedTrust } from '../trust.js';
 import { terminalSafe } from '../../util/terminal-text.js';
@@ -34,7 +35,7 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
   static override enableJsonFlag = true;
   static override flags = {
     offline: Flags.boolean({ description: 'skip the connectivity checks' }),
-    timeout: Flags.integer({ description: 'seconds to wait for each service', default: 3 }),
+    timeout: Flags.integer({ description: 'seconds to wait for each service', default: 3, min: 1 }),
   };
 
   async run(): Promise<DoctorResult> {
@@ -52,7 +53,7 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
         : { id: 'git', title: 'git', status: 'fail', summary: 'git is not installed or not on PATH', fix: 'install git (2.19 or newer for x509 signing)' },
     );
     if (gv) {
-      checks.push(checkProgram(configGetEffective('gpg.format', g), configGetEffective('gpg.x509.program', g), gitsealProgram(), env, cwd));
+      checks.push(checkProgram(configGetEffective('gpg.format', g), configGetEffective('gpg.x509.program', g), thisProgram(), env, cwd));
       checks.push(checkAutoSign(configGetEffective('commit.gpgsign', g)?.value, configGetEffective('tag.gpgsign', g)?.value));
     }
 

@@ -5,8 +5,8 @@ import { GitsealError } from '../../errors.js';
 import { configGet, configGetEffective, configSet, configUnset, findGitDir, type ConfigScope, type GitEnv } from '../../git/config-write.js';
 import { GitsealCommand } from '../base.js';
 import { userConfigDir, writePrivateFile } from '../files.js';
-import { out, table } from '../output.js';
-import { gitsealProgram } from '../root.js';
+import { err, out, table } from '../output.js';
+import { chooseProgram, type ProgramChoice } from '../program-path.js';
 import { workTreeTop } from '../doctor-policy.js';
 import { addSigner, askSigner, signerLine, signersTarget, undoSigners, type SignersChange, type SignersFileRecord } from '../init-signers.js';
 import { homeDir } from '../../util/home.js';
@@ -34,7 +34,7 @@ export default class Init extends GitsealCommand {
   static override description = `Sets, in this repository (--local, the default inside a repository) or for your user (--global):
 
   gpg.format         = x509
-  gpg.x509.program   = <absolute path of this gitseal>
+  gpg.x509.program   = gitseal    (or this gitseal's absolute path, when "gitseal" on PATH is not this program)
   commit.gpgsign     = true     (skip with --no-commit)
   tag.gpgsign        = true     (skip with --no-tag)
   gitseal.issuer     = <URL>    (only with --issuer, without --signer)
@@ -45,6 +45,8 @@ signatures as G, and git merge --verify-signatures accepts them — to .gitseal/
 There --issuer is the OIDC issuer in the signer's certificates (https://github.com/login/oauth,
 https://accounts.google.com, …), not the login issuer. On a terminal, with no policy set yet,
 init offers to do this and asks.
+
+"gitseal" is written when PATH finds this program, so a reinstall or a Node version switch (nvm) keeps working; otherwise the absolute path, with a warning when it lies in npx's cache or in one Node version's directory.
 
 The previous values are saved (.git/gitseal-init.json, or ~/.config/gitseal/init-undo.json for --global) and "gitseal init --undo" puts them back. Values you changed yourself after init are left alone.`;
 
@@ -69,7 +71,7 @@ The previous values are saved (.git/gitseal-init.json, or ~/.config/gitseal/init
     'dry-run': Flags.boolean({ description: 'show what would change without writing anything' }),
   };
 
-  async run(): Promise<{ scope: ConfigScope; undoFile: string; dryRun: boolean; changes: InitChange[]; signers?: SignersChange }> {
+  async run(): Promise<{ scope: ConfigScope; undoFile: string; dryRun: boolean; changes: InitChange[]; signers?: SignersChange; program: ProgramChoice }> {
     const { flags } = await this.parse(Init);
     const g: GitEnv = { cwd: this.cwd, env: this.env };
     const gitDir = findGitDir(g);
@@ -85,11 +87,14 @@ The previous values are saved (.git/gitseal-init.json, or ~/.config/gitseal/init
       if (!signer) this.say(out.dim('No signer policy written; later: gitseal init --signer <identity> --issuer <URL>'));
     }
     const signers: { change?: SignersChange } = {};
+    const program = chooseProgram(this.env);
     const changes = flags.undo
       ? this.undo(scope, undoFile, g, dryRun, signers)
-      : this.apply(scope, undoFile, g, dryRun, { ...flags, issuer: signer ? undefined : flags.issuer }, signer, signers);
+      : this.apply(scope, undoFile, g, dryRun, { ...flags, issuer: signer ? undefined : flags.issuer }, program.value, signer, signers);
     this.render(scope, undoFile, dryRun, flags.undo, changes, () => signers.change && this.renderSigners(scope, signers.change));
-    return { scope, undoFile, dryRun, changes, ...(signers.change ? { signers: signers.change } : {}) };
+    if (!flags.undo && program.warning) this.note(`${err.yellow('warning:')} ${program.warning}`);
+    else if (!flags.undo && program.note) this.note(`${err.dim('note:')} ${program.note}`);
+    return { scope, undoFile, dryRun, changes, ...(signers.change ? { signers: signers.change } : {}), program };
   }
 
   private renderSigners(scope: ConfigScope, c: SignersChange): void {
@@ -114,6 +119,7 @@ The previous values are saved (.git/gitseal-init.json, or ~/.config/gitseal/init
     g: GitEnv,
     dryRun: boolean,
     flags: { commit: boolean; tag: boolean; issuer?: string },
+    program: string,
     signer?: { identity: string; issuer: string },
     signers: { change?: SignersChange } = {},
   ): InitChange[] {
@@ -128,7 +134,7 @@ The previous values are saved (.git/gitseal-init.json, or ~/.config/gitseal/init
     }
     const wanted: Array<[string, string]> = [
       ['gpg.format', 'x509'],
-      ['gpg.x509.program', gitsealProgram()],
+      ['gpg.x509.program', program],
     ];
     if (flags.commit) wanted.push(['commit.gpgsign', 'true']);
     if (flags.tag) wanted.push(['tag.gpgsign', 'true']);

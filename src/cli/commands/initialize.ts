@@ -35,7 +35,7 @@ Trust material is never taken from Fulcio or Rekor themselves. If the refresh fa
   static override flags = {
     mirror: Flags.string({ description: 'TUF repository URL', default: DEFAULT_MIRROR, helpValue: 'URL' }),
     root: Flags.string({ description: 'initial TUF root.json to trust (needed for mirrors other than the public-good one)', helpValue: 'FILE' }),
-    timeout: Flags.integer({ description: 'seconds per request', default: 10 }),
+    timeout: Flags.integer({ description: 'seconds per request', default: 10, min: 1 }),
   };
 
   async run(): Promise<InitializeResult> {

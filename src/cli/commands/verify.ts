@@ -1,9 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { loadConfig } from '../../config/load.js';
+import type { ErrorCode } from '../../errors.js';
+import { withTrustHint } from '../../verify/trust-hint.js';
 import { GitsealCommand } from '../base.js';
 import { requireRepo } from '../objects.js';
-import { out, table, withSpinner } from '../output.js';
+import { fitTable, terminalColumns } from '../fit-width.js';
+import { out, withSpinner } from '../output.js';
 import { resolveTrustedRoot } from '../trust.js';
 import { hasPolicy } from '../../verify/policy.js';
 import { terminalSafe } from '../../util/terminal-text.js';
@@ -69,12 +72,14 @@ export abstract class VerifyBase extends GitsealCommand {
     const ignoreSct = flags['insecure-ignore-sct'] === true;
     if (ignoreSct) this.note(IGNORE_SCT_WARNING);
     const { policy, applied } = buildPolicy(flags, cfg);
-    const { root } = resolveTrustedRoot(cfg, this.env);
+    const { root, source } = resolveTrustedRoot(cfg, this.env);
     const offline = flags.offline ?? cfg.offline;
     const results: ObjectResult[] = [];
     const many = revs.length > 1 || revs.some(isRangeArg);
     await withSpinner(`Verifying${many ? '' : ` ${terminalSafe(revs[0]!)}`}…`, async () => {
-      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, rekorSearchTimeoutMs: cfg.rekorSearchTimeoutMs, ignoreSct })) results.push(r);
+      for await (const r of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, rekorSearchTimeoutMs: cfg.rekorSearchTimeoutMs, ignoreSct })) {
+        results.push(r.ok ? r : { ...r, message: withTrustHint(r.code as ErrorCode | undefined, r.message, source) });
+      }
     });
     const good = results.filter((r) => r.ok).length;
     const summary: VerifySummary = {
@@ -143,7 +148,8 @@ function render(say: (l?: string) => void, note: (l: string) => void, s: VerifyS
     r.logIndex ? `log #${r.logIndex}` : '',
     r.ok ? out.dim(`${r.policyMatched ? 'policy ok' : 'no policy'}${r.sctSkipped ? ', SCT not checked' : ''}`) : terminalSafe(r.message),
   ]);
-  if (rows.length) say(table(rows));
+  // On a terminal, identity and issuer are shortened to fit it; piped output keeps them whole.
+  if (rows.length) say(fitTable(rows, terminalColumns(process.stdout), { shrink: [2, 3], weight: { 2: 2, 3: 1 } }));
   say('');
   if (s.total === 0) say('no commits in the range');
   else if (s.ok) say(out.green(`${s.good} of ${s.total} verified`));
