@@ -21,7 +21,9 @@ export interface Run {
 export function cleanEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(GITSEAL_|GITSIGN_|SIGSTORE_|TUF_|GIT_|XDG_|ACTIONS_ID_TOKEN|NO_COLOR|FORCE_COLOR)/.test(k)) continue;
+    // CI's own markers too (CI, GITHUB_ACTIONS, GITLAB_CI, BUILDKITE…): gitseal reads them, and a
+    // test must see the same program under `CI=true npm test` as locally.
+    if (/^(GITSEAL_|GITSIGN_|SIGSTORE_|TUF_|GIT_|XDG_|ACTIONS_|GITHUB_|GITLAB_|BUILDKITE|CI$|CI_|NO_COLOR|FORCE_COLOR)/.test(k)) continue;
     env[k] = v;
   }
   return {

@@ -47,8 +47,8 @@ describe('readRange', () => {
     expect(await revList(dir, [`${oids[9]}..${oids[19]}`])).toEqual(oids.slice(10, 20).reverse());
   });
 
-  it('reports a bad revision as a git error', async () => {
-    await expect(all(readRange(dir, ['no-such-branch']))).rejects.toMatchObject({ code: 'GIT' });
+  it('reports a bad revision as a usage error naming it', async () => {
+    await expect(all(readRange(dir, ['no-such-branch']))).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/no such revision: "no-such-branch"/) });
     await expect(revList(dir, ['no-such-branch'])).rejects.toThrow(/no-such-branch/);
   });
 

@@ -151,6 +151,6 @@ describe('the built gitseal --verify (what git runs) honours the same files', ()
     expect(r.stdout).not.toMatch(/GOODSIG/);
     // git gets ERRSIG (%G? E), and the one line says why
     expect('\n' + r.stdout).toMatch(/\n\[GNUPG:\] ERRSIG /);
-    expect(r.stderr).toContain(`gitseal: signature not verified: cannot read the Rekor keys file ${join(files, 'nope.pub')} (SIGSTORE_REKOR_PUBLIC_KEY): no such file\n`);
+    expect(r.stderr).toContain(`gitseal: signature not verified: cannot read the Rekor keys file ${join(files, 'nope.pub')} (SIGSTORE_REKOR_PUBLIC_KEY): no such file or directory\n`);
   });
 });

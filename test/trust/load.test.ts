@@ -270,9 +270,9 @@ describe('gitsign/cosign PEM overrides', () => {
 describe('configured files that are missing or malformed fail closed', () => {
   const d = fresh('bad');
   const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
-    ['missing GITSEAL_TRUSTED_ROOT', { GITSEAL_TRUSTED_ROOT: join(d, 'nope.json') }, /^cannot read the trusted root .*nope\.json \(GITSEAL_TRUSTED_ROOT\): no such file$/],
+    ['missing GITSEAL_TRUSTED_ROOT', { GITSEAL_TRUSTED_ROOT: join(d, 'nope.json') }, /^cannot read the trusted root .*nope\.json \(GITSEAL_TRUSTED_ROOT\): no such file or directory$/],
     ['trusted root that is not JSON', { GITSEAL_TRUSTED_ROOT: write(d, 'x.json', '{') }, /^the trusted root .*x\.json \(GITSEAL_TRUSTED_ROOT\) is not usable: invalid trusted root: not JSON$/],
-    ['missing SIGSTORE_ROOT_FILE', { SIGSTORE_ROOT_FILE: join(d, 'nope.pem') }, /^cannot read the Fulcio CAs file .*nope\.pem \(SIGSTORE_ROOT_FILE\): no such file$/],
+    ['missing SIGSTORE_ROOT_FILE', { SIGSTORE_ROOT_FILE: join(d, 'nope.pem') }, /^cannot read the Fulcio CAs file .*nope\.pem \(SIGSTORE_ROOT_FILE\): no such file or directory$/],
     ['directory as SIGSTORE_REKOR_PUBLIC_KEY', { SIGSTORE_REKOR_PUBLIC_KEY: d }, /\(SIGSTORE_REKOR_PUBLIC_KEY\): not a regular file$/],
     ['CA bundle without PEM', { SIGSTORE_ROOT_FILE: write(d, 'junk.pem', 'hello\n') }, /junk\.pem: no PEM CERTIFICATE block found$/],
     ['CA bundle with broken base64', { SIGSTORE_ROOT_FILE: write(d, 'b64.pem', '-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n') }, /b64\.pem: the CERTIFICATE PEM block has invalid base64$/],
@@ -298,7 +298,7 @@ describe('configured files that are missing or malformed fail closed', () => {
     const c = fresh('goodcache');
     write(c, 'trusted_root.json', JSON.stringify(pg));
     const e = caught(() => load({ env: envWith({ SIGSTORE_REKOR_PUBLIC_KEY: join(d, 'missing.pub') }), cacheDir: c }));
-    expect(e.message).toMatch(/missing\.pub \(SIGSTORE_REKOR_PUBLIC_KEY\): no such file/);
+    expect(e.message).toMatch(/missing\.pub \(SIGSTORE_REKOR_PUBLIC_KEY\): no such file or directory/);
   });
 });
 
