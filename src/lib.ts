@@ -13,7 +13,7 @@ import { loadConfig } from './config/load.js';
 import type { GitsealConfig } from './config/types.js';
 import { GitsealError } from './errors.js';
 import { readObjectIsomorphic, type IsomorphicRepository } from './git/isomorphic-reader.js';
-import { parseSignedObject } from './git/object.js';
+import { parseSignedObject, signatureKind } from './git/object.js';
 import { hashAlgoOf, isMissing, readObjects, type RawObject } from './git/reader.js';
 import { getIdentityToken, toIdentityToken } from './oidc/get-token.js';
 import { signPayload as signEngine, type SignResult } from './sign/sign-payload.js';
@@ -133,6 +133,13 @@ async function verifyRawObject(found: RawObject, o: Omit<VerifyPayloadOptions, '
     return { ok: false, kind: 'error', failedCheck: 'parse', code: e.code, message: `${found.type} ${found.oid}: ${e.message}`, ...at };
   }
   if (!obj.signature) return { ok: false, kind: 'error', message: `${found.type} ${found.oid} is not signed`, ...at };
+  // As git reads it: a signature that does not start with the x509 armour line is not one git
+  // would hand to gitseal (git dies on " -----BEGIN SIGNED MESSAGE-----"), and not one
+  // `gitseal verify` or the hook accepts; verifyPayload alone would skip the whitespace.
+  const kind = signatureKind(obj.signature);
+  if (kind !== 'x509') {
+    return { ok: false, kind: 'error', failedCheck: 'parse', code: 'BAD_CMS', message: `${found.type} ${found.oid}: not a gitsign/x509 signature (${kind}); gitseal verifies x509 signatures only`, ...at };
+  }
   const r = await verifyPayload({ ...o, trust: o.trust ?? trust?.(), payload: obj.payload, signature: obj.signature });
   return { ...r, ...at };
 }
