@@ -46,7 +46,10 @@ export function readClientSecret(path: string): string {
   return secret;
 }
 
-export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | 'clientSecretFile'>): Promise<OidcClient> {
+/** openid-client's default: each request to the issuer, its whole answer included, within 30 s. */
+export const OIDC_REQUEST_TIMEOUT_S = 30;
+
+export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | 'clientSecretFile'>, o: { timeoutSeconds?: number } = {}): Promise<OidcClient> {
   let issuerURL: URL;
   try {
     issuerURL = new URL(cfg.issuer);
@@ -64,9 +67,12 @@ export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | '
   if (isLoopbackHttp(issuerURL)) execute.push(oc.allowInsecureRequests);
   try {
     const auth = secret === undefined ? oc.None() : oc.ClientSecretBasic(secret);
-    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, auth, { execute, timeout: 30, [oc.customFetch]: limitedFetch });
-    // Every later request (JWKS, token, device endpoints) goes through the same limit.
+    const timeout = o.timeoutSeconds ?? OIDC_REQUEST_TIMEOUT_S;
+    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, auth, { execute, timeout, [oc.customFetch]: limitedFetch });
+    // Every later request (JWKS, token, device endpoints) goes through the same size limit and
+    // the same per-request deadline (discovery keeps `timeout` in the configuration).
     config[oc.customFetch] = limitedFetch;
+    config.timeout = timeout;
     return { oc, config, issuer: config.serverMetadata().issuer, clientID: cfg.clientID };
   } catch (e) {
     if (e instanceof GitsealError) throw e;
@@ -80,13 +86,15 @@ export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | '
 export const MAX_OIDC_RESPONSE_BYTES = 1024 * 1024;
 
 /**
- * fetch for openid-client that refuses answers over MAX_OIDC_RESPONSE_BYTES, declared or
- * streamed, so a hostile or broken issuer cannot make gitseal read without end.
+ * fetch for openid-client that refuses answers over `maxBytes`, declared or streamed, so a
+ * hostile or broken issuer cannot make gitseal read without end. The time an answer may take is
+ * openid-client's per-request timeout (connect's `timeoutSeconds`), whose signal `init` carries
+ * and which also ends a body that drips.
  */
-export async function limitedFetch(url: string, init: RequestInit): Promise<Response> {
+export async function limitedFetch(url: string, init: RequestInit, maxBytes = MAX_OIDC_RESPONSE_BYTES, what = "the OIDC issuer's answer"): Promise<Response> {
   const res = await fetch(url, init);
-  const tooLarge = () => new GitsealError('OIDC', `the OIDC issuer's answer from ${new URL(url).origin} is too large (over ${MAX_OIDC_RESPONSE_BYTES} bytes)`);
-  if (Number(res.headers.get('content-length') ?? 0) > MAX_OIDC_RESPONSE_BYTES) {
+  const tooLarge = () => new GitsealError('OIDC', `${what} from ${new URL(url).origin} is too large (over ${maxBytes} bytes)`);
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();
   }
@@ -98,7 +106,7 @@ export async function limitedFetch(url: string, init: RequestInit): Promise<Resp
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > MAX_OIDC_RESPONSE_BYTES) {
+    if (total > maxBytes) {
       await reader.cancel().catch(() => undefined);
       throw tooLarge();
     }
@@ -159,6 +167,8 @@ export function tokenRefusal(e: unknown): string | undefined {
 /** Map a failure of the token exchange to a GitsealError: a refused token is BAD_TOKEN, the rest LOGIN_FAILED. */
 export function loginError(e: unknown, issuer: string): GitsealError {
   if (e instanceof GitsealError) return e;
+  // Our own refusal from inside openid-client (limitedFetch): say it, not "something went wrong".
+  if (e instanceof Error && e.cause instanceof GitsealError) return e.cause;
   const refused = tokenRefusal(e);
   return refused
     ? new GitsealError('BAD_TOKEN', `the ID token from ${issuer} was refused: ${refused}`, e)
