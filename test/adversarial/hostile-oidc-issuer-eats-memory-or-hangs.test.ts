@@ -16,10 +16,11 @@ import { connect, MAX_OIDC_RESPONSE_BYTES } from '../../src/oidc/client.js';
 import { deviceLogin } from '../../src/oidc/device-flow.js';
 import { githubActionsToken } from '../../src/oidc/github-actions.js';
 
-type Mode = 'fine' | 'endless' | 'drip';
+type Mode = 'fine' | 'endless' | 'drip' | 'deny';
 /** Which endpoint misbehaves, and how. */
 let misbehave: { path: string; mode: Mode } = { path: '', mode: 'fine' };
 let sent = 0;
+let deviceExpiresIn = 600;
 let server: Server;
 let base: string;
 
@@ -45,7 +46,7 @@ function answer(path: string): unknown {
         id_token_signing_alg_values_supported: ['ES256'],
       };
     case '/device':
-      return { device_code: 'dc', user_code: 'UC', verification_uri: `${base}/verify`, expires_in: 600, interval: 1 };
+      return { device_code: 'dc', user_code: 'UC', verification_uri: `${base}/verify`, expires_in: deviceExpiresIn, interval: 1 };
     case '/token':
       return { access_token: 'at', token_type: 'Bearer', id_token: idToken(), expires_in: 300 };
     case '/jwks':
@@ -64,6 +65,10 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
     const body = Buffer.from(JSON.stringify(answer(path)));
     sent += body.length;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) }).end(body);
+    return;
+  }
+  if (misbehave.mode === 'deny') {
+    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'access_denied' }));
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' });
@@ -145,6 +150,24 @@ describe('every answer of an OpenID provider has a deadline', () => {
       expect(e).toBeInstanceOf(GitsealError);
       expect(e.message).not.toMatch(/\n/);
       expect(e.message).toMatch(/abort|time/i);
+    });
+  }
+});
+
+describe('the device code’s lifetime is the issuer’s word, bounded', () => {
+  for (const expires of [1e12, 0.0001]) {
+    test(`expires_in ${expires}: a login that ends, with one clear line (it was a RangeError)`, async () => {
+      // The person refuses at the first poll: the login ends there, if it gets that far.
+      misbehave = { path: '/token', mode: 'deny' };
+      deviceExpiresIn = expires;
+      try {
+        const client = await connect({ issuer: base, clientID: 'sigstore' });
+        const e = await failure(deviceLogin(client, { say: () => {}, now: () => Date.now() }));
+        expect(e).toBeInstanceOf(GitsealError);
+        expect(e.message).not.toMatch(/\n|RangeError|internal|delay/);
+      } finally {
+        deviceExpiresIn = 600;
+      }
     });
   }
 });
