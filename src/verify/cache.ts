@@ -11,7 +11,8 @@
  * - Only results with `ok === true` (every check passed, policy included)
  *   are stored; failures are always re-verified.
  * - The lookup key binds the object id, the trust root digest, the policy
- *   digest and the cache format/verifier version.
+ *   digest, offline or online (a gitsign online-mode signature is good only
+ *   online) and the cache format/verifier version.
  * - Each record also stores SHA-256 of the raw object, compared on every hit,
  *   so a hit never rests on SHA-1 alone.
  * - Each line carries an HMAC-SHA-256 under the local key: truncated,
@@ -87,6 +88,8 @@ export interface VerifiedCacheOptions {
   env?: NodeJS.ProcessEnv;
   trustDigest: string;
   policy?: Policy;
+  /** The runs this cache serves are offline (default) or online: each keeps its own verdicts. */
+  offline?: boolean;
   /** Extra key material (e.g. the verifier build version). */
   salt?: string;
   maxEntries?: number;
@@ -99,6 +102,7 @@ export class VerifiedCache {
   private readonly scope: string;
   private readonly trustDigest: string;
   private readonly policyDigest: string;
+  private readonly offline: boolean;
   private readonly maxEntries: number;
   private readonly entries = new Map<string, CacheRecord>();
   private pending: string[] = [];
@@ -108,19 +112,20 @@ export class VerifiedCache {
   /** Counters for reports and tests. */
   readonly stats = { hits: 0, misses: 0, rejected: 0, stored: 0, ignoredLines: 0 };
 
-  private constructor(dir: string, key: Buffer, scope: string, trustDigest: string, policy: string, maxEntries: number) {
+  private constructor(dir: string, key: Buffer, scope: string, trustDigest: string, policy: string, offline: boolean, maxEntries: number) {
     this.dir = dir;
     this.file = join(dir, FILE);
     this.key = key;
     this.scope = scope;
     this.trustDigest = trustDigest;
     this.policyDigest = policy;
+    this.offline = offline;
     this.maxEntries = maxEntries;
   }
 
-  /** True when this cache was opened for exactly this trust root and policy. */
-  isFor(trustDigest: string, policy: Policy | undefined): boolean {
-    return trustDigest === this.trustDigest && policyDigest(policy) === this.policyDigest;
+  /** True when this cache was opened for exactly this trust root, policy and mode. */
+  isFor(trustDigest: string, policy: Policy | undefined, offline = true): boolean {
+    return trustDigest === this.trustDigest && policyDigest(policy) === this.policyDigest && offline === this.offline;
   }
 
   /** Open (creating if needed) the cache. Never throws for a damaged file: it starts empty. */
@@ -134,10 +139,11 @@ export class VerifiedCache {
     }
     const key = loadKey(join(dir, KEY_FILE));
     const pd = policyDigest(opts.policy);
+    const offline = opts.offline ?? true;
     const scope = createHash('sha256')
-      .update([FORMAT, opts.salt ?? process.env.GITSEAL_BUILD_VERSION ?? '', opts.trustDigest, pd].join('\0'))
+      .update([FORMAT, opts.salt ?? process.env.GITSEAL_BUILD_VERSION ?? '', opts.trustDigest, pd, offline ? 'offline' : 'online'].join('\0'))
       .digest('hex');
-    const c = new VerifiedCache(dir, key, scope, opts.trustDigest, pd, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    const c = new VerifiedCache(dir, key, scope, opts.trustDigest, pd, offline, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
     c.load();
     return c;
   }

@@ -1,0 +1,94 @@
+/**
+ * The verified-signature cache (src/verify/cache.ts) must never turn into a GOODSIG the verifier
+ * would not give now (its own rule). A cached record is a verdict reached under some conditions;
+ * every condition the verdict depends on must be in its key, and the cache must be one nobody
+ * else can write.
+ *
+ * - offline vs online: a gitsign online-mode signature (no embedded proof) is good only when its
+ *   Rekor entry is found online. Verified once online, it was cached, and the next `gitseal
+ *   verify --offline` (or gitseal.offline=true) said good from the cache, while the verifier —
+ *   and git's own path — say "not verified" offline.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, sign } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { canonicalBody, hashedRekordV001 } from '../../src/rekor/body.js';
+import type { RekorLogEntry, RekorSearch } from '../../src/rekor/search.js';
+import { verifyRangeAll } from '../../src/verify/batch.js';
+import { VerifiedCache } from '../../src/verify/cache.js';
+import { leafHash } from '../../src/verify/merkle.js';
+import { commitPayload, logEntry, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
+
+let w: World;
+let tmp: string;
+let repo: string;
+
+function git(args: string[], input?: Buffer): string {
+  return execFileSync('git', ['-C', repo, ...args], { input, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1' } });
+}
+
+beforeAll(() => {
+  w = makeWorld();
+  tmp = mkdtempSync(join(tmpdir(), 'gitseal-cache-adv-'));
+  repo = join(tmp, 'repo');
+  execFileSync('git', ['init', '-q', repo]);
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A gitsign online-mode commit (no proof inside) and the genuine Rekor entry an online lookup finds for it. */
+function onlineModeCommit(): { oid: string; search: RekorSearch } {
+  const leaf = makeLeaf(w);
+  const payload = commitPayload(['author A <a@example.com> 1748779200 +0000', 'committer A <a@example.com> 1748779200 +0000'], `online ${Math.random()}\n`);
+  const raw = signedCommit(payload, signPayload(w, leaf, payload, { noTlog: true }).pem);
+  const oid = git(['hash-object', '-t', 'commit', '-w', '--stdin'], raw).trim();
+  // gitsign online mode logs a hashedrekord of SHA-256(object id), signed by the same key.
+  const body = canonicalBody(hashedRekordV001(createHash('sha256').update(oid).digest(), sign('sha256', Buffer.from(oid), leaf.key.privateKey), leaf.der));
+  const t = logEntry(w, body);
+  const p = t.inclusionProof!;
+  const entry: RekorLogEntry = {
+    uuid: leafHash(body).toString('hex'),
+    body: body.toString('base64'),
+    integratedTime: Number(t.integratedTime),
+    logID: t.logId.toString('hex'),
+    logIndex: Number(t.logIndex),
+    verification: {
+      signedEntryTimestamp: t.signedEntryTimestamp!.toString('base64'),
+      inclusionProof: { checkpoint: p.checkpoint, hashes: p.hashes.map((h) => h.toString('hex')), logIndex: Number(p.logIndex), rootHash: p.rootHash.toString('hex'), treeSize: Number(p.treeSize) },
+    },
+  };
+  return { oid, search: { entriesForCertificate: async () => [entry] } };
+}
+
+describe('offline and online verdicts are different verdicts', () => {
+  test('an online-mode signature verified online is not good from the cache in an offline run', async () => {
+    const { oid, search } = onlineModeCommit();
+    const dir = join(tmp, 'cache-online');
+    const online = await verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: false, rekorSearch: search, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest, offline: false }) });
+    expect(online.results[0].result, online.results[0].result?.message).toMatchObject({ ok: true, kind: 'good' });
+
+    // What the verifier says offline, with no cache at all (git's path, the hook, the library):
+    const uncached = await verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: true, workers: 0, cache: false });
+    expect(uncached.results[0].result).toMatchObject({ ok: false, code: 'TLOG_MISSING' });
+
+    const offline = await verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest }) });
+    expect(offline.results[0].cached).toBe(false);
+    expect(offline.results[0].result).toMatchObject({ ok: false, code: 'TLOG_MISSING' });
+
+    // …and online again, the online verdict is still remembered.
+    const again = await verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: false, rekorSearch: search, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest, offline: false }) });
+    expect(again.results[0]).toMatchObject({ cached: true, status: 'good' });
+  });
+
+  test('a cache opened for online runs is refused for an offline one (and the reverse)', async () => {
+    const { oid, search } = onlineModeCommit();
+    const dir = join(tmp, 'cache-mixed');
+    await expect(verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest, offline: false }) })).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: false, rekorSearch: search, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest }) })).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+});
+
+// Keeps writeFileSync in use for the sections below.
+void writeFileSync;
