@@ -12,7 +12,7 @@
  *   are stored; failures are always re-verified.
  * - The lookup key binds the object id, the trust root digest, the policy
  *   digest, offline or online (a gitsign online-mode signature is good only
- *   online) and the cache format/verifier version.
+ *   online), the cache format and the verifier build (VERIFIER_BUILD).
  * - Each record also stores SHA-256 of the raw object, compared on every hit,
  *   so a hit never rests on SHA-1 alone.
  * - Each line carries an HMAC-SHA-256 under the local key: truncated,
@@ -26,8 +26,15 @@ import { join } from 'node:path';
 import { canonicalize } from '../util/canonical-json.js';
 import type { Policy } from './policy.js';
 
-/** Bump when what a record means, or the verifier's rules, change. */
+/** Bump when what a record means changes. */
 const FORMAT = 'gitseal-verified-v1';
+/**
+ * Which verifier reached a verdict: its version and the digest of its sources, both set by the
+ * build (scripts/source-digest.mjs). The verifier's rules change without a version change (issue
+ * 14 did), and a verdict one build reached must never come out of another. Unbuilt code (tests
+ * from src/) has neither.
+ */
+export const VERIFIER_BUILD = `${process.env.GITSEAL_BUILD_VERSION ?? ''}+${process.env.GITSEAL_SOURCE_DIGEST ?? ''}`;
 const FILE = 'v1.log';
 const KEY_FILE = 'key';
 const DEFAULT_MAX_ENTRIES = 500_000;
@@ -90,7 +97,7 @@ export interface VerifiedCacheOptions {
   policy?: Policy;
   /** The runs this cache serves are offline (default) or online: each keeps its own verdicts. */
   offline?: boolean;
-  /** Extra key material (e.g. the verifier build version). */
+  /** Which verifier's verdicts these are; default VERIFIER_BUILD (version and source digest). */
   salt?: string;
   maxEntries?: number;
 }
@@ -141,7 +148,7 @@ export class VerifiedCache {
     const pd = policyDigest(opts.policy);
     const offline = opts.offline ?? true;
     const scope = createHash('sha256')
-      .update([FORMAT, opts.salt ?? process.env.GITSEAL_BUILD_VERSION ?? '', opts.trustDigest, pd, offline ? 'offline' : 'online'].join('\0'))
+      .update([FORMAT, opts.salt ?? VERIFIER_BUILD, opts.trustDigest, pd, offline ? 'offline' : 'online'].join('\0'))
       .digest('hex');
     const c = new VerifiedCache(dir, key, scope, opts.trustDigest, pd, offline, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
     c.load();

@@ -8,18 +8,24 @@
  *   Rekor entry is found online. Verified once online, it was cached, and the next `gitseal
  *   verify --offline` (or gitseal.offline=true) said good from the cache, while the verifier —
  *   and git's own path — say "not verified" offline.
+ * - the verifier build: records were keyed by the package version only, and the verifier's
+ *   rules change without one (all of issue 14's refusals came with version 0.1.0 unchanged, and
+ *   the cache format stayed v1): whatever an earlier build of the same version had cached as good
+ *   — a padded serial, a crls field, a v2 index no proof covers — stayed good from the cache
+ *   after the fix. Now the key names the digest of the sources the verifier was built from.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, sign } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { canonicalBody, hashedRekordV001 } from '../../src/rekor/body.js';
 import type { RekorLogEntry, RekorSearch } from '../../src/rekor/search.js';
 import { verifyRangeAll } from '../../src/verify/batch.js';
-import { VerifiedCache } from '../../src/verify/cache.js';
+import { VERIFIER_BUILD, VerifiedCache } from '../../src/verify/cache.js';
 import { leafHash } from '../../src/verify/merkle.js';
+import { ROOT } from '../cli/helpers.js';
 import { commitPayload, logEntry, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
 
 let w: World;
@@ -90,5 +96,42 @@ describe('offline and online verdicts are different verdicts', () => {
   });
 });
 
-// Keeps writeFileSync in use for the sections below.
-void writeFileSync;
+describe('a verdict of one build of the verifier is not another build’s', () => {
+  test('the source digest changes with any byte under src/, and only with src/', async () => {
+    // @ts-expect-error: a plain .mjs build script
+    const { sourceDigest } = (await import('../../scripts/source-digest.mjs')) as { sourceDigest(dir: string): string };
+    const copy = join(tmp, 'src-copy');
+    execFileSync('cp', ['-r', join(ROOT, 'src'), copy]);
+    const d = sourceDigest(copy);
+    expect(d).toMatch(/^[0-9a-f]{64}$/);
+    expect(sourceDigest(copy)).toBe(d);
+    const chain = join(copy, 'verify', 'chain.ts');
+    writeFileSync(chain, readFileSync(chain, 'utf8').replace('MAX_UNTRUSTED_CERTS = 4', 'MAX_UNTRUSTED_CERTS = 5'));
+    expect(sourceDigest(copy)).not.toBe(d);
+  });
+
+  test('records of another build — the same version, other sources — are misses', () => {
+    const dir = join(tmp, 'cache-builds');
+    const raw = Buffer.from('tree 0\n\nx');
+    const a = VerifiedCache.open({ dir, trustDigest: w.trust.digest, salt: '0.1.0+' + 'a'.repeat(64) });
+    a.put('1'.repeat(40), raw, { identity: 'x@example.com' });
+    a.flush();
+    expect(VerifiedCache.open({ dir, trustDigest: w.trust.digest, salt: '0.1.0+' + 'a'.repeat(64) }).get('1'.repeat(40), raw)).toBeDefined();
+    expect(VerifiedCache.open({ dir, trustDigest: w.trust.digest, salt: '0.1.0+' + 'b'.repeat(64) }).get('1'.repeat(40), raw)).toBeUndefined();
+    // What builds before this wrote (the version alone) is not what this build reads.
+    expect(VerifiedCache.open({ dir, trustDigest: w.trust.digest, salt: '0.1.0' }).get('1'.repeat(40), raw)).toBeUndefined();
+    expect(VERIFIER_BUILD).toMatch(/\+/);
+  });
+
+  test('a built gitseal keys its cache with the digest of the sources it was built from', async () => {
+    // @ts-expect-error: a plain .mjs build script
+    const { sourceDigest } = (await import('../../scripts/source-digest.mjs')) as { sourceDigest(dir: string): string };
+    const out = join(tmp, 'build');
+    // The real build script, into a private directory (dist/ belongs to everyone).
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, env: { ...process.env, GITSEAL_OUTDIR: out }, stdio: 'pipe' });
+    const digest = sourceDigest(join(ROOT, 'src'));
+    const bundles = execFileSync('grep', ['-rl', '--include=*.js', digest, out], { encoding: 'utf8' }).trim().split('\n');
+    // The chunk that holds the verified-signature cache, whichever it is.
+    expect(bundles.some((f) => /gitseal-verified-v1/.test(readFileSync(f, 'utf8')))).toBe(true);
+  }, 180_000);
+});
