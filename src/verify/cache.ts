@@ -20,7 +20,7 @@
  *   does not defend against someone who can already write the user's files.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalize } from '../util/canonical-json.js';
@@ -116,6 +116,8 @@ export class VerifiedCache {
   /** Lines read that were not usable (corrupt, foreign, duplicate). */
   private wasted = 0;
   private lines = 0;
+  /** False for a directory that is not the user's own: verdicts are kept for this run only. */
+  persistent = true;
   /** Counters for reports and tests. */
   readonly stats = { hits: 0, misses: 0, rejected: 0, stored: 0, ignoredLines: 0 };
 
@@ -139,19 +141,19 @@ export class VerifiedCache {
   static open(opts: VerifiedCacheOptions): VerifiedCache {
     const dir = opts.dir ?? defaultCacheDir(opts.env);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    try {
-      if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
-    } catch {
-      /* not ours to fix (e.g. another owner): the HMAC still guards reads */
-    }
-    const key = loadKey(join(dir, KEY_FILE));
+    // Every input of a record's key is public, and the HMAC key lies in the directory: whoever
+    // can write there can write a "good" record. A directory, key or log that is not ours
+    // (another user created it first, in a shared cache home) is not used at all.
+    const own = ownPrivateDirectory(dir);
+    const key = own ? loadKey(join(dir, KEY_FILE)) : randomBytes(32);
     const pd = policyDigest(opts.policy);
     const offline = opts.offline ?? true;
     const scope = createHash('sha256')
       .update([FORMAT, opts.salt ?? VERIFIER_BUILD, opts.trustDigest, pd, offline ? 'offline' : 'online'].join('\0'))
       .digest('hex');
     const c = new VerifiedCache(dir, key, scope, opts.trustDigest, pd, offline, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
-    c.load();
+    c.persistent = own;
+    if (own) c.load();
     return c;
   }
 
@@ -259,6 +261,7 @@ export class VerifiedCache {
 
   /** Append what was stored since the last flush (one write), compacting when the file is mostly waste. */
   flush(): void {
+    if (!this.persistent) return;
     if (this.pending.length === 0 && !this.needsCompaction()) return;
     if (this.needsCompaction()) {
       this.compact();
@@ -280,6 +283,7 @@ export class VerifiedCache {
 
   /** Rewrite the file with one line per live entry (newest kept when over the limit). */
   compact(): void {
+    if (!this.persistent) return;
     let recs = [...this.entries.values()];
     if (recs.length > this.maxEntries) {
       recs.sort((a, b) => a.v - b.v);
@@ -305,6 +309,32 @@ export class VerifiedCache {
 
   get size(): number {
     return this.entries.size;
+  }
+}
+
+/**
+ * True when `dir` is a real directory (not a symbolic link) of this user, private (made 0700 if
+ * it was not), and its key and log, where present, are this user's regular files.
+ */
+function ownPrivateDirectory(dir: string): boolean {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return true; // Windows: no owners to compare
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== uid) return false;
+    if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    for (const f of [KEY_FILE, FILE]) {
+      let fst;
+      try {
+        fst = lstatSync(join(dir, f));
+      } catch {
+        continue; // not there yet: we create it
+      }
+      if (!fst.isFile() || fst.uid !== uid) return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
 }
 

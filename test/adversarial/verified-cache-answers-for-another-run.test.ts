@@ -13,6 +13,12 @@
  *   the cache format stayed v1): whatever an earlier build of the same version had cached as good
  *   — a padded serial, a crls field, a v2 index no proof covers — stayed good from the cache
  *   after the fix. Now the key names the digest of the sources the verifier was built from.
+ * - whose cache it is: every input of a record's key is public (trust root, policy, version),
+ *   so whoever can write the cache directory can write a record — and its HMAC key sits beside
+ *   it. A directory another user created first (a shared XDG_CACHE_HOME, a group-writable
+ *   home) was used anyway ("not ours to fix: the HMAC still guards reads"): that user planted a
+ *   key and a record, and a tampered commit came out good. Now a cache directory, key or log
+ *   that is not the user's own is not used (the run verifies everything, keeping nothing).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, sign } from 'node:crypto';
@@ -134,4 +140,55 @@ describe('a verdict of one build of the verifier is not another build’s', () =
     // The chunk that holds the verified-signature cache, whichever it is.
     expect(bundles.some((f) => /gitseal-verified-v1/.test(readFileSync(f, 'utf8')))).toBe(true);
   }, 180_000);
+});
+
+describe('a cache someone else can write is not used', () => {
+  const OTHER = 4242;
+  const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
+
+  /** A commit whose signature does not verify (the message was changed after signing). */
+  function tamperedCommit(): string {
+    const payload = commitPayload(['author A <a@example.com> 1748779200 +0000', 'committer A <a@example.com> 1748779200 +0000'], 'signed message\n');
+    const pem = signPayload(w, makeLeaf(w), payload).pem;
+    const edited = Buffer.from(payload.toString('latin1').replace('signed message', 'edited message'), 'latin1');
+    return git(['hash-object', '-t', 'commit', '-w', '--stdin'], signedCommit(edited, pem)).trim();
+  }
+
+  /** What another local user can do to a cache directory they own: write a key and a "good" record. */
+  function plant(dir: string, oid: string): void {
+    const raw = Buffer.from(git(['cat-file', 'commit', oid]), 'latin1');
+    const c = VerifiedCache.open({ dir, trustDigest: w.trust.digest });
+    c.put(oid, raw, { identity: 'ceo@example.com', issuer: 'https://accounts.example.com' });
+    c.flush();
+    execFileSync('chown', ['-R', String(OTHER), dir]);
+  }
+
+  test.skipIf(!isRoot)('a directory owned by another user: the planted record is not read, the tampered commit is bad', async () => {
+    const oid = tamperedCommit();
+    const dir = join(tmp, 'shared-cache', 'gitseal', 'verified');
+    plant(dir, oid);
+    const r = await verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest }) });
+    expect(r.results[0]).toMatchObject({ cached: false, status: 'bad' });
+    expect(r.results[0].result).toMatchObject({ code: 'CONTENT_MISMATCH' });
+    // Nothing was written into their directory either.
+    expect(readFileSync(join(dir, 'v1.log'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
+  test.skipIf(!isRoot)('our directory with a key or log another user put there: not used', async () => {
+    const oid = tamperedCommit();
+    const dir = join(tmp, 'own-cache');
+    plant(dir, oid);
+    execFileSync('chown', [String(process.geteuid!()), dir]);
+    const r = await verifyRangeAll({ repoDir: repo, objects: [oid], trust: w.trust, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest }) });
+    expect(r.results[0]).toMatchObject({ cached: false, status: 'bad' });
+  });
+
+  test('control: our own private cache still answers', async () => {
+    const { oid, search } = onlineModeCommit();
+    const dir = join(tmp, 'mine');
+    const o = { repoDir: repo, objects: [oid], trust: w.trust, offline: false, rekorSearch: search, workers: 0 };
+    await verifyRangeAll({ ...o, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest, offline: false }) });
+    const again = await verifyRangeAll({ ...o, cache: VerifiedCache.open({ dir, trustDigest: w.trust.digest, offline: false }) });
+    expect(again.results[0]).toMatchObject({ cached: true, status: 'good' });
+  });
 });
