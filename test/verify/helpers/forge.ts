@@ -576,7 +576,7 @@ export function makeTsa(cn = 'forged-tsa'): Tsa {
  * An RFC 3161 TimeStampToken over sha256(data) at `genTime`, signed by the TSA leaf, with the
  * ESS signing-certificate-v2 attribute and the TSA leaf embedded (SignedData v3, as TSAs write).
  */
-export function tsaToken(tsa: Tsa, data: Buffer, genTime: Date, extraCerts: Buffer[] = []): Buffer {
+export function tsaToken(tsa: Tsa, data: Buffer, genTime: Date, extraCerts: Buffer[] = [], tstInfoTail: Buffer[] = []): Buffer {
   const attr = (oid: string, v: Buffer) => der.seq(der.oid(oid), der.setOf(v));
   const tstInfo = der.seq(
     der.int(1),
@@ -584,6 +584,8 @@ export function tsaToken(tsa: Tsa, data: Buffer, genTime: Date, extraCerts: Buff
     der.seq(der.seq(der.oid('2.16.840.1.101.3.4.2.1')), der.octets(createHash('sha256').update(data).digest())),
     der.int(4242),
     der.generalizedTime(genTime),
+    // accuracy, ordering, nonce, tsa [0], extensions [1] (RFC 3161 §2.4.2), as the test shapes them
+    ...tstInfoTail,
   );
   const f = leafTbsFields(tsa.leafCert);
   const essCertId = der.seq(der.octets(createHash('sha256').update(tsa.leafCert).digest()), der.seq(der.seq(tlv(0xa4, f.issuer)), f.serial));
