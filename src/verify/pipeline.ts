@@ -320,6 +320,7 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
       // Rekor v2 entries carry no time; it must come from an RFC 3161 token over the signature.
       if (!tsaTime) stop('tlog', 'error', 'TLOG', 'the Rekor v2 entry has no time of its own and the signature carries no RFC 3161 timestamp');
       at = tsaTime;
+      r.timeFrom = { tsa: token!.tsa };
       if (!inValidity(tlog.log.validFor, at)) {
         stop('tlog', 'error', 'TLOG', `the transparency log key was not trusted at the timestamp ${at.toISOString()}`);
       }
