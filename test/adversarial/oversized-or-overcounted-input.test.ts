@@ -150,4 +150,49 @@ describe('the signer key sets the price of the first signature check', () => {
     expect(r.message).toMatch(why);
     expect(signatureCheckCount() - before).toBe(0);
   });
+
+  // docs/security.md claims the same for an untrusted CA's key and an embedded TSA's: pinned here.
+  test("an untrusted CA in the signature with a key Fulcio never certifies is never checked against (the leaf still chains without it)", async () => {
+    const { ecKey, name: dn } = await import('../verify/helpers/forge.js');
+    // The leaf comes from an intermediate the signature carries (one untrusted level is allowed),
+    // so the path search looks at the signature's CA certificates — the heavy one among them.
+    // Fresh certificates for each run: verified checks are remembered (src/x509/verified-memo.ts), so each run counts all of its own.
+    const leafOf = () => {
+      const midKey = ecKey('P-384');
+      const mid = makeCert({ issuer: w.interName, subject: dn('carried-intermediate'), spki: midKey.spki, notBefore: new Date('2020-01-01Z'), notAfter: new Date('2040-01-01Z'), extensions: [EXT.caKeyUsage(), EXT.caBasic(), EXT.ski(midKey.spki), EXT.aki(w.inter.spki)], signer: w.inter.privateKey, sha384: true });
+      return { ...signedParts(w, makeLeaf(w, { caKey: midKey, caName: dn('carried-intermediate') }), PAYLOAD), mid };
+    };
+    // An EC key on a curve Fulcio never uses: an ECDSA-signed leaf would be checked against it.
+    const { generateKeyPairSync } = await import('node:crypto');
+    const odd = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ type: 'spki', format: 'der' }) as Buffer;
+    const heavyCa = makeCert({ issuer: dn('heavy'), subject: dn('heavy'), spki: odd, notBefore: new Date('2020-01-01Z'), notAfter: new Date('2040-01-01Z'), extensions: [EXT.caBasic(), EXT.caKeyUsage()], signer: w.inter.privateKey, sha384: true });
+    const k0 = leafOf();
+    const plain = signatureCheckCount();
+    expect(await verdict(pemOf({ ...k0, certs: [k0.leaf, k0.mid] }))).toMatchObject({ ok: true });
+    const cost = signatureCheckCount() - plain;
+    const k = leafOf();
+    const before = signatureCheckCount();
+    const r = await verdict(pemOf({ ...k, certs: [k.leaf, heavyCa, k.mid] }));
+    expect(r, r.message).toMatchObject({ ok: true });
+    // Not one check more than without it: the heavy key was set aside before any verify.
+    expect(signatureCheckCount() - before).toBe(cost);
+  });
+
+  test("an RFC 3161 token whose embedded signer certificate holds such a key is refused before its signature is checked", async () => {
+    const { makeTsa, trustWith, tsaToken, leafTbsFields, name: dn } = await import('../verify/helpers/forge.js');
+    const { decodeInteger } = await import('../../src/util/der.js');
+    const tsa = makeTsa();
+    const { trust } = trustWith(w, { tsas: [tsa] });
+    // A twin of the TSA's certificate (same issuer and serial) carrying a 16384-bit key, embedded in the token.
+    const serial = decodeInteger(leafTbsFields(tsa.leafCert).serialOctets);
+    const twin = makeCert({ issuer: dn('forged-tsa-root'), subject: dn('forged-tsa'), spki: rsaSpki(16384, 3), notBefore: new Date('2020-01-01Z'), notAfter: new Date('2040-01-01Z'), extensions: [], signer: tsa.root.privateKey, serial });
+    const k = signedParts(w, makeLeaf(w), PAYLOAD);
+    const tst = tsaToken({ ...tsa, leafCert: twin }, k.signature, new Date('2025-06-01T12:00:40Z'));
+    const before = signatureCheckCount();
+    const r = await verifySignature({ signature: pemOf({ ...k, tst }), payload: PAYLOAD, trust, offline: true });
+    expect(r).toMatchObject({ ok: false, failedCheck: 'tlog', code: 'TSA' });
+    expect(r.message).toMatch(/timestamp token's signer holds a 16384-bit RSA key/);
+    // the signer's CMS signature, the SET and the checkpoint: nothing of the token's
+    expect(signatureCheckCount() - before).toBeLessThanOrEqual(3);
+  });
 });
