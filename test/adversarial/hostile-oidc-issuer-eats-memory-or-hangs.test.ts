@@ -15,6 +15,7 @@ import { GitsealError } from '../../src/errors.js';
 import { connect, MAX_OIDC_RESPONSE_BYTES } from '../../src/oidc/client.js';
 import { deviceLogin } from '../../src/oidc/device-flow.js';
 import { githubActionsToken } from '../../src/oidc/github-actions.js';
+import { googleMetadataToken } from '../../src/oidc/google-metadata.js';
 
 type Mode = 'fine' | 'endless' | 'drip' | 'deny';
 /** Which endpoint misbehaves, and how. */
@@ -61,6 +62,20 @@ function answer(path: string): unknown {
 function serve(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
   const path = (req.url ?? '/').split('?')[0];
+  if (path.startsWith('/computeMetadata/')) {
+    // The Google metadata server: its token answer is plain text, with Metadata-Flavor: Google.
+    res.writeHead(200, { 'content-type': 'text/plain', 'metadata-flavor': 'Google' });
+    if (misbehave.path !== '/computeMetadata') return void res.end(idToken());
+    const chunk = Buffer.alloc(64 * 1024, 0x41);
+    const pump = (): void => {
+      while (!res.destroyed && sent < 256 * 1024 * 1024) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    return pump();
+  }
   if (path !== misbehave.path || misbehave.mode === 'fine') {
     const body = Buffer.from(JSON.stringify(answer(path)));
     sent += body.length;
@@ -187,6 +202,25 @@ describe('the GitHub Actions token service', () => {
     expect(e).toBeInstanceOf(GitsealError);
     expect(e.message).toMatch(/GitHub Actions token service's answer .* too large/);
     expect(e.message).not.toContain('bearer-secret');
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('the Google metadata server (tokenProvider google-workload-identity)', () => {
+  const env = () => ({ GCE_METADATA_HOST: new URL(base).host });
+
+  test('an answer is read (control)', async () => {
+    misbehave = { path: '', mode: 'fine' };
+    await expect(googleMetadataToken(env(), 'sigstore')).resolves.toMatch(/^ey/);
+  });
+
+  test('an endless answer is one clear error, read only up to 64 KiB', async () => {
+    misbehave = { path: '/computeMetadata', mode: 'endless' };
+    sent = 0;
+    const e = await failure(googleMetadataToken(env(), 'sigstore'));
+    expect(e).toBeInstanceOf(GitsealError);
+    expect(e.message).not.toMatch(/\n/);
+    expect(e.message).toMatch(/too large/);
     expect(sent).toBeLessThan(16 * 1024 * 1024);
   });
 });
