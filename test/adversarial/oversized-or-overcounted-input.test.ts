@@ -73,6 +73,44 @@ describe("git's --verify call: sizes", () => {
   });
 });
 
+describe('the other limits docs/security.md lists (they had no test of their own)', () => {
+  test("a config file over 4 MiB: git's --verify call answers ERRSIG with one line", () => {
+    const repo = join(dir, 'big-config');
+    spawnSync('git', ['init', '-q', repo]);
+    writeFileSync(join(repo, '.git', 'config'), '[core]\n\trepositoryformatversion = 0\n' + `# ${'x'.repeat(4 * 1024 * 1024)}\n`);
+    const sig = join(dir, 'sig-cfg.pem');
+    writeFileSync(sig, pemOf(signedParts(w, makeLeaf(w), PAYLOAD)));
+    const r = spawnSync(process.execPath, [BIN, '--status-fd=1', '--verify', sig, '-'], {
+      input: PAYLOAD,
+      env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GITSEAL_TRUSTED_ROOT: join(dir, 'trusted_root.json'), GITSEAL_OFFLINE: '1' },
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(letterOf(r.stdout)).toBe('E');
+    expect(r.stderr).toMatch(/config file .*config is too large/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('an identity token over 64 KiB, and a token file over 64 KiB: one clear error, never parsed', async () => {
+    const { parseJwtClaims } = await import('../../src/oidc/jwt.js');
+    const { tokenFromFile } = await import('../../src/oidc/token-file.js');
+    const big = `${'a'.repeat(40_000)}.${'b'.repeat(30_000)}.c`;
+    expect(() => parseJwtClaims(big, 'SIGSTORE_ID_TOKEN')).toThrow(/identity token from SIGSTORE_ID_TOKEN is too large/);
+    const f = join(dir, 'token');
+    writeFileSync(f, big);
+    expect(() => tokenFromFile({ GITSEAL_TOKEN_FILE: f })).toThrow(/token file .* is too large/);
+    // A path with no size to check first (tokenProvider "file" with GITSEAL_TOKEN_FILE=/dev/zero) was read until memory ran out.
+    expect(() => tokenFromFile({ GITSEAL_TOKEN_FILE: '/dev/zero' })).toThrow(/token file \/dev\/zero is too large/);
+  });
+
+  test('a commit whose header block is over 1 MiB: refused before it is parsed further', async () => {
+    const { parseCommit } = await import('../../src/git/object.js');
+    const raw = Buffer.from(`tree ${'0'.repeat(40)}\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\nx-junk ${'j'.repeat(1024 * 1024)}\n\nmsg\n`);
+    expect(() => parseCommit(raw)).toThrow(/header block larger than 1048576 bytes/);
+  });
+});
+
 describe('counts inside the signature', () => {
   test('five signerInfos: refused at parse, before any signature check', async () => {
     const k = signedParts(w, makeLeaf(w), PAYLOAD);
