@@ -5,9 +5,9 @@
  * plain http on the loopback (the sandbox) there is no TLS to vouch for the
  * token endpoint, and a cached token should be one we checked end to end.
  */
-import { readFileSync, statSync } from 'node:fs';
 import type * as OpenId from 'openid-client';
 import { GitsealError, describeError, fsReason } from '../errors.js';
+import { readBounded } from '../util/read-bounded.js';
 import type { GitsealConfig } from '../config/types.js';
 import { checkIdTokenClaims, redactTokens } from './jwt.js';
 
@@ -35,8 +35,9 @@ const MAX_CLIENT_SECRET_BYTES = 4096;
 export function readClientSecret(path: string): string {
   let bytes: Buffer;
   try {
-    if (statSync(path).size > MAX_CLIENT_SECRET_BYTES) throw new GitsealError('CONFIG', `the OIDC client secret file ${path} is larger than ${MAX_CLIENT_SECRET_BYTES} bytes`);
-    bytes = readFileSync(path);
+    const b = readBounded(path, MAX_CLIENT_SECRET_BYTES);
+    if (!b) throw new GitsealError('CONFIG', `the OIDC client secret file ${path} is larger than ${MAX_CLIENT_SECRET_BYTES} bytes`);
+    bytes = b;
   } catch (e) {
     if (e instanceof GitsealError) throw e;
     throw new GitsealError('CONFIG', `cannot read the OIDC client secret file ${path}: ${fsReason(e) ?? describeError(e)}`);

@@ -59,3 +59,38 @@ describe('include.path = /dev/zero in a repository', () => {
     expect(r.stderr).toMatch(/config file \/dev\/zero is too large|not inside a git repository/);
   });
 });
+
+describe('other files a configuration names, read with a bound too', () => {
+  let other: string;
+  beforeAll(() => {
+    other = join(dir, 'other');
+    spawnSync('git', ['init', '-q', other], { env });
+  });
+  const at = (key: string, value: string, args: string[]) => {
+    spawnSync('git', ['-C', other, 'config', key, value], { env });
+    try {
+      const quoted = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+      return spawnSync('bash', ['-c', `ulimit -v 3000000; exec ${quoted}`], { cwd: other, env, input: '', encoding: 'utf8', timeout: 60_000 });
+    } finally {
+      spawnSync('git', ['-C', other, 'config', '--unset', key], { env });
+    }
+  };
+
+  test("gitseal.signingConfig = /dev/zero: git's --verify call answers ERRSIG with one line (it read until memory ran out)", () => {
+    const r = at('gitseal.signingConfig', '/dev/zero', ['--status-fd=1', '--verify', '/dev/null', '-']);
+    expect(r.signal).toBeNull();
+    expect(letterOf(r.stdout)).toBe('E');
+    expect(r.stderr.trim()).toBe('gitseal: signature not verified: the signing config /dev/zero (git config gitseal.signingConfig) is larger than 1 MiB');
+  });
+
+  test('gitseal.allowedSignersFile = /dev/zero: doctor reports it (it read until memory ran out)', () => {
+    const r = at('gitseal.allowedSignersFile', '/dev/zero', ['doctor', '--offline']);
+    expect(r.signal).toBeNull();
+    expect(r.stdout).toMatch(/the allowed signers file \/dev\/zero .* cannot be used: larger than 1 MiB/);
+  });
+
+  test('gitseal.clientSecretFile = /dev/zero: refused before a login starts', async () => {
+    const { readClientSecret } = await import('../../src/oidc/client.js');
+    expect(() => readClientSecret('/dev/zero')).toThrow(/larger than 4096 bytes/);
+  });
+});
