@@ -31,6 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { sourceDigest } from './source-digest.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: { out: { type: 'string' }, dist: { type: 'string' } } });
@@ -70,7 +71,7 @@ try {
     // with the embedded addon itself (src/sea/addon.ts).
     // oclif requires typescript (in a try) only to read a tsconfig for development runs.
     external: ['@napi-rs/keyring', 'typescript'],
-    define: { 'process.env.GITSEAL_BUILD_VERSION': JSON.stringify(pkg.version) },
+    define: { 'process.env.GITSEAL_BUILD_VERSION': JSON.stringify(pkg.version), 'process.env.GITSEAL_SOURCE_DIGEST': JSON.stringify(sourceDigest(join(root, 'src'))) },
     // An executable's script has no import(): what is left of it (the keyring) becomes require().
     supported: { 'dynamic-import': false },
     metafile: true,

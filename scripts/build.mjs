@@ -35,6 +35,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, relative, resolve } from 'node:path';
+import { sourceDigest } from './source-digest.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // GITSEAL_OUTDIR: build elsewhere (tests check the bundle without touching dist/).
@@ -54,7 +55,11 @@ const common = {
   sourcemap: false,
   legalComments: 'none',
   logLevel: 'warning',
-  define: { 'process.env.GITSEAL_BUILD_VERSION': JSON.stringify(process.env.npm_package_version ?? '0.0.0') },
+  define: {
+    'process.env.GITSEAL_BUILD_VERSION': JSON.stringify(process.env.npm_package_version ?? '0.0.0'),
+    // Which code this is (scripts/source-digest.mjs): the verified-signature cache keys on it.
+    'process.env.GITSEAL_SOURCE_DIGEST': JSON.stringify(sourceDigest(src)),
+  },
 };
 
 // Modules inlined into dist/main.js when imported dynamically; other dynamic imports stay lazy.

@@ -13,7 +13,7 @@ import { loadConfig } from './config/load.js';
 import type { GitsealConfig } from './config/types.js';
 import { GitsealError } from './errors.js';
 import { readObjectIsomorphic, type IsomorphicRepository } from './git/isomorphic-reader.js';
-import { parseSignedObject } from './git/object.js';
+import { parseSignedObject, signatureKind } from './git/object.js';
 import { hashAlgoOf, isMissing, readObjects, type RawObject } from './git/reader.js';
 import { getIdentityToken, toIdentityToken } from './oidc/get-token.js';
 import { signPayload as signEngine, type SignResult } from './sign/sign-payload.js';
@@ -22,6 +22,7 @@ import { trustForConfig } from './trust/load.js';
 import type { TrustedRoot } from './trust/trusted-root.js';
 import { verifySignature } from './verify/pipeline.js';
 import { validatePolicy, type Policy } from './verify/policy.js';
+import { withRepositoryPolicy } from './verify/policy-sources.js';
 import { repositoryTrust } from './config/git-config-read.js';
 import { dubiousOwnershipMessage } from './config/safe-directory.js';
 import type { VerifyResult } from './verify/result.js';
@@ -97,16 +98,22 @@ export interface VerifyPayloadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Verify a signature over a payload. Never throws for a bad signature: read `ok`, `kind`, `message`. */
+/**
+ * Verify a signature over a payload. Never throws for a bad signature: read `ok`, `kind`, `message`.
+ * With a repository (`cwd`) or a `config`, its signer policy (gitseal.allowedSignersFile,
+ * gitseal.matchCommitter) applies together with `policy`, as for `git verify-commit` there.
+ */
 export async function verifyPayload(o: VerifyPayloadOptions): Promise<VerifyResult> {
   // A policy that would not mean what it says (an empty value, an identity without an issuer,
   // an unknown field) is the caller's mistake: refused before anything is verified.
   if (o.policy !== undefined) validatePolicy(o.policy);
   const env = o.env ?? process.env;
-  const trust = o.trust ?? trustForConfig(o.config ?? (o.cwd ? configFor(o) : {}), env).root;
+  const config = o.config ?? (o.cwd ? configFor(o) : undefined);
+  const policy = config ? withRepositoryPolicy(o.policy, config) : o.policy;
+  const trust = o.trust ?? trustForConfig(config ?? {}, env).root;
   const payload = typeof o.payload === 'string' ? Buffer.from(o.payload, 'utf8') : Buffer.from(o.payload);
   const signature = typeof o.signature === 'string' ? o.signature : Buffer.from(o.signature);
-  return verifySignature({ signature, payload, trust, policy: o.policy, offline: o.offline ?? true });
+  return verifySignature({ signature, payload, trust, policy, offline: o.offline ?? true });
 }
 
 export interface VerifyCommitOptions extends Omit<VerifyPayloadOptions, 'payload' | 'signature'> {
@@ -123,7 +130,7 @@ export type ObjectVerifyResult = VerifyResult & { oid: string; type: string };
  * parsed by src/git/object.ts as git's `--verify` path parses it. A malformed object (say, two
  * signature headers) is an error verdict, not an exception.
  */
-async function verifyRawObject(found: RawObject, o: Omit<VerifyPayloadOptions, 'payload' | 'signature'>, trust?: () => TrustedRoot): Promise<ObjectVerifyResult> {
+async function verifyRawObject(found: RawObject, o: Omit<VerifyPayloadOptions, 'payload' | 'signature'>): Promise<ObjectVerifyResult> {
   const at = { oid: found.oid, type: found.type };
   let obj;
   try {
@@ -133,7 +140,14 @@ async function verifyRawObject(found: RawObject, o: Omit<VerifyPayloadOptions, '
     return { ok: false, kind: 'error', failedCheck: 'parse', code: e.code, message: `${found.type} ${found.oid}: ${e.message}`, ...at };
   }
   if (!obj.signature) return { ok: false, kind: 'error', message: `${found.type} ${found.oid} is not signed`, ...at };
-  const r = await verifyPayload({ ...o, trust: o.trust ?? trust?.(), payload: obj.payload, signature: obj.signature });
+  // As git reads it: a signature that does not start with the x509 armour line is not one git
+  // would hand to gitseal (git dies on " -----BEGIN SIGNED MESSAGE-----"), and not one
+  // `gitseal verify` or the hook accepts; verifyPayload alone would skip the whitespace.
+  const kind = signatureKind(obj.signature);
+  if (kind !== 'x509') {
+    return { ok: false, kind: 'error', failedCheck: 'parse', code: 'BAD_CMS', message: `${found.type} ${found.oid}: not a gitsign/x509 signature (${kind}); gitseal verifies x509 signatures only`, ...at };
+  }
+  const r = await verifyPayload({ ...o, payload: obj.payload, signature: obj.signature });
   return { ...r, ...at };
 }
 
@@ -182,11 +196,19 @@ export interface OnVerifyOptions extends IsomorphicRepository, Omit<VerifyPayloa
 export function onVerify(o: OnVerifyOptions): (target: string | { oid: string }) => Promise<ObjectVerifyResult> {
   const { fs, dir, gitdir, cache, git, ...verify } = o;
   const repo: IsomorphicRepository = { fs, dir, gitdir, cache, git };
-  // Configuration (and so the trusted root) as for verifyCommit: the repository's git config
-  // when `dir` is on this machine's disk; loaded once for all the objects of this verifier.
-  const opts = { ...verify, cwd: verify.cwd ?? dir };
-  let trust: TrustedRoot | undefined;
-  const trustOnce = () => (trust ??= opts.trust ?? trustForConfig(opts.config ?? (opts.cwd ? configFor(opts) : {}), opts.env ?? process.env).root);
+  // Configuration (and so the trusted root and the repository's signer policy) as for
+  // verifyCommit: the repository's git config when `dir` is on this machine's disk; loaded once
+  // for all the objects of this verifier (verifyPayload applies the policy it is given again,
+  // which changes nothing: withRepositoryPolicy keeps what is set).
+  const base = { ...verify, cwd: verify.cwd ?? dir };
+  let ready: (typeof base & { config?: GitsealConfig; trust: TrustedRoot }) | undefined;
+  const settings = () => {
+    if (ready) return ready;
+    const config = base.config ?? (base.cwd ? configFor(base) : undefined);
+    const policy = config ? withRepositoryPolicy(base.policy, config) : base.policy;
+    ready = { ...base, config, policy, trust: base.trust ?? trustForConfig(config ?? {}, base.env ?? process.env).root };
+    return ready;
+  };
   return async (target) => {
     const rev = typeof target === 'string' ? target : target?.oid;
     let found: RawObject;
@@ -198,6 +220,6 @@ export function onVerify(o: OnVerifyOptions): (target: string | { oid: string })
       }
       throw e;
     }
-    return verifyRawObject(found, opts, trustOnce);
+    return verifyRawObject(found, settings());
   };
 }

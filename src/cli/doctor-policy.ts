@@ -4,10 +4,10 @@
  * refuses it), and which gitsign settings gitseal does not apply here.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { GitsealConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
+import { readBounded } from '../util/read-bounded.js';
 import { parseAllowedSigners } from '../verify/policy.js';
 import type { Check } from './doctor-checks.js';
 
@@ -24,7 +24,10 @@ export function checkPolicy(cfg: GitsealConfig, topLevel: string | undefined): C
     const file = isAbsolute(cfg.allowedSignersFile) || !topLevel ? cfg.allowedSignersFile : join(topLevel, cfg.allowedSignersFile);
     let n: number;
     try {
-      n = parseAllowedSigners(readFileSync(file, 'utf8'), file).length;
+      // Bounded, as git's path reads it (a /dev/zero here ran doctor out of memory).
+      const bytes = readBounded(file, 1024 * 1024);
+      if (!bytes) throw new Error('larger than 1 MiB');
+      n = parseAllowedSigners(bytes.toString('utf8'), file).length;
     } catch (e) {
       const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : describeError(e);
       return {

@@ -10,10 +10,11 @@
  * existing gitseal.allowedSignersFile of the same scope is extended instead. What init wrote is
  * recorded so `init --undo` takes exactly that back (and keeps a file changed since).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GitsealError, fsReason } from '../errors.js';
 import { parseAllowedSigners } from '../verify/policy.js';
+import { readBounded } from '../util/read-bounded.js';
 
 export const REPO_SIGNERS_FILE = '.gitseal/allowed_signers';
 
@@ -83,8 +84,12 @@ export function signersTarget(o: { scope: 'local' | 'global'; topLevel?: string;
 
 function read(path: string): string | null {
   try {
-    return readFileSync(path, 'utf8');
+    // Bounded: .gitseal/allowed_signers is repository content, and may be a link to /dev/zero.
+    const bytes = readBounded(path, 1024 * 1024);
+    if (!bytes) throw new GitsealError('CONFIG', `${path} is larger than 1 MiB`);
+    return bytes.toString('utf8');
   } catch (e) {
+    if (e instanceof GitsealError) throw e;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new GitsealError('CONFIG', `cannot read ${path}: ${fsReason(e) ?? 'read error'}`);
   }

@@ -7,7 +7,7 @@
  * No `git config` subprocess: this runs every time git signs or verifies, and a
  * fork costs more than the whole read.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { GitsealError } from '../errors.js';
 import { canonicalKey, parseGitBool, parseGitConfig, type ConfigEntry } from './git-config-syntax.js';
@@ -43,7 +43,25 @@ function readIfExists(path: string): string | undefined {
     const st = statSync(path, { throwIfNoEntry: false });
     if (!st || (!st.isFile() && !st.isCharacterDevice())) return undefined;
     if (st.size > MAX_CONFIG_BYTES) throw new GitsealError('CONFIG', `config file ${path} is too large`);
-    return readFileSync(path, 'utf8');
+    // At most MAX_CONFIG_BYTES + 1 bytes: a character device has no size to check first, and a
+    // repository's `include.path = /dev/zero` never ends (git stops at "bad config line 1").
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const fd = openSync(path, 'r');
+    try {
+      // One read for a regular file (its size + 1 finds its end); 64 KiB steps for anything else.
+      for (let size = st.isFile() ? st.size + 1 : 65536; n <= MAX_CONFIG_BYTES; size = 65536) {
+        const b = Buffer.allocUnsafe(size);
+        const k = readSync(fd, b, 0, size, null);
+        if (k === 0) break;
+        chunks.push(b.subarray(0, k));
+        n += k;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (n > MAX_CONFIG_BYTES) throw new GitsealError('CONFIG', `config file ${path} is too large`);
+    return Buffer.concat(chunks, n).toString('utf8');
   } catch (e) {
     if (e instanceof GitsealError) throw e;
     return undefined; // missing or unreadable: git skips it too

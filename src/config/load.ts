@@ -6,10 +6,10 @@
  * gitsign's names are its documented ones (gitsign-protocol.md §3.2), so an
  * existing gitsign setup keeps working. `sources` records where each value came from.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitsealError, describeError, fsReason } from '../errors.js';
 import { homeDir } from '../util/home.js';
+import { readBounded } from '../util/read-bounded.js';
 import { parseGitBool } from './git-config-syntax.js';
 import { readGitConfig, type GitConfig } from './git-config-read.js';
 import { dubiousOwnershipMessage } from './safe-directory.js';
@@ -336,12 +336,18 @@ export function configFromGit(git: GitConfig, env: NodeJS.ProcessEnv): GitsealCo
  * gitseal.* / gitsign.* / env settings always win. An explicit rekorVersion caps the
  * Rekor API version chosen from it.
  */
+/** A signing config names a few services: a few KB. */
+const MAX_SIGNING_CONFIG_BYTES = 1024 * 1024;
+
 function applySigningConfig(cfg: GitsealConfig): void {
   const file = cfg.signingConfig!;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const bytes = readBounded(file, MAX_SIGNING_CONFIG_BYTES);
+    if (!bytes) throw new GitsealError('CONFIG', `the signing config ${file} (${cfg.sources.signingConfig}) is larger than 1 MiB`);
+    text = bytes.toString('utf8');
   } catch (e) {
+    if (e instanceof GitsealError) throw e;
     throw new GitsealError('CONFIG', `cannot read the signing config ${file} (${cfg.sources.signingConfig}): ${fsReason(e) ?? describeError(e)}`);
   }
   const explicitVersion = cfg.sources.rekorVersion !== 'default';

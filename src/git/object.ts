@@ -70,6 +70,23 @@ export const SIGNATURE_BEGIN_LINES = [
   '-----BEGIN SSH SIGNATURE-----',
 ] as const;
 
+/** The signature kinds git tells apart, by the armour line the signature starts with. */
+export type SignatureKind = 'x509' | 'openpgp' | 'ssh' | 'unknown';
+
+/**
+ * What git takes a signature for (gpg-interface.c get_format_by_sig): the format whose armour
+ * line the signature STARTS with — no whitespace or text before it. git runs gpg.x509.program
+ * only for 'x509'; for 'unknown' it dies ("bad/incompatible signature"). Every path that reads a
+ * signature from an object must take it the same way.
+ */
+export function signatureKind(sig: Buffer): SignatureKind {
+  const head = sig.subarray(0, 40).toString('latin1');
+  if (head.startsWith('-----BEGIN SIGNED MESSAGE-----')) return 'x509';
+  if (head.startsWith('-----BEGIN PGP SIGNATURE-----') || head.startsWith('-----BEGIN PGP MESSAGE-----')) return 'openpgp';
+  if (head.startsWith('-----BEGIN SSH SIGNATURE-----')) return 'ssh';
+  return 'unknown';
+}
+
 const NL = 0x0a;
 const SP = 0x20;
 const CR = 0x0d;

@@ -5,9 +5,9 @@
  * plain http on the loopback (the sandbox) there is no TLS to vouch for the
  * token endpoint, and a cached token should be one we checked end to end.
  */
-import { readFileSync, statSync } from 'node:fs';
 import type * as OpenId from 'openid-client';
 import { GitsealError, describeError, fsReason } from '../errors.js';
+import { readBounded } from '../util/read-bounded.js';
 import type { GitsealConfig } from '../config/types.js';
 import { checkIdTokenClaims, redactTokens } from './jwt.js';
 
@@ -35,8 +35,9 @@ const MAX_CLIENT_SECRET_BYTES = 4096;
 export function readClientSecret(path: string): string {
   let bytes: Buffer;
   try {
-    if (statSync(path).size > MAX_CLIENT_SECRET_BYTES) throw new GitsealError('CONFIG', `the OIDC client secret file ${path} is larger than ${MAX_CLIENT_SECRET_BYTES} bytes`);
-    bytes = readFileSync(path);
+    const b = readBounded(path, MAX_CLIENT_SECRET_BYTES);
+    if (!b) throw new GitsealError('CONFIG', `the OIDC client secret file ${path} is larger than ${MAX_CLIENT_SECRET_BYTES} bytes`);
+    bytes = b;
   } catch (e) {
     if (e instanceof GitsealError) throw e;
     throw new GitsealError('CONFIG', `cannot read the OIDC client secret file ${path}: ${fsReason(e) ?? describeError(e)}`);
@@ -46,7 +47,10 @@ export function readClientSecret(path: string): string {
   return secret;
 }
 
-export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | 'clientSecretFile'>): Promise<OidcClient> {
+/** openid-client's default: each request to the issuer, its whole answer included, within 30 s. */
+export const OIDC_REQUEST_TIMEOUT_S = 30;
+
+export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | 'clientSecretFile'>, o: { timeoutSeconds?: number } = {}): Promise<OidcClient> {
   let issuerURL: URL;
   try {
     issuerURL = new URL(cfg.issuer);
@@ -64,9 +68,12 @@ export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | '
   if (isLoopbackHttp(issuerURL)) execute.push(oc.allowInsecureRequests);
   try {
     const auth = secret === undefined ? oc.None() : oc.ClientSecretBasic(secret);
-    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, auth, { execute, timeout: 30, [oc.customFetch]: limitedFetch });
-    // Every later request (JWKS, token, device endpoints) goes through the same limit.
+    const timeout = o.timeoutSeconds ?? OIDC_REQUEST_TIMEOUT_S;
+    const config = await oc.discovery(issuerURL, cfg.clientID, undefined, auth, { execute, timeout, [oc.customFetch]: limitedFetch });
+    // Every later request (JWKS, token, device endpoints) goes through the same size limit and
+    // the same per-request deadline (discovery keeps `timeout` in the configuration).
     config[oc.customFetch] = limitedFetch;
+    config.timeout = timeout;
     return { oc, config, issuer: config.serverMetadata().issuer, clientID: cfg.clientID };
   } catch (e) {
     if (e instanceof GitsealError) throw e;
@@ -80,13 +87,15 @@ export async function connect(cfg: Pick<GitsealConfig, 'issuer' | 'clientID' | '
 export const MAX_OIDC_RESPONSE_BYTES = 1024 * 1024;
 
 /**
- * fetch for openid-client that refuses answers over MAX_OIDC_RESPONSE_BYTES, declared or
- * streamed, so a hostile or broken issuer cannot make gitseal read without end.
+ * fetch for openid-client that refuses answers over `maxBytes`, declared or streamed, so a
+ * hostile or broken issuer cannot make gitseal read without end. The time an answer may take is
+ * openid-client's per-request timeout (connect's `timeoutSeconds`), whose signal `init` carries
+ * and which also ends a body that drips.
  */
-export async function limitedFetch(url: string, init: RequestInit): Promise<Response> {
+export async function limitedFetch(url: string, init: RequestInit, maxBytes = MAX_OIDC_RESPONSE_BYTES, what = "the OIDC issuer's answer"): Promise<Response> {
   const res = await fetch(url, init);
-  const tooLarge = () => new GitsealError('OIDC', `the OIDC issuer's answer from ${new URL(url).origin} is too large (over ${MAX_OIDC_RESPONSE_BYTES} bytes)`);
-  if (Number(res.headers.get('content-length') ?? 0) > MAX_OIDC_RESPONSE_BYTES) {
+  const tooLarge = () => new GitsealError('OIDC', `${what} from ${new URL(url).origin} is too large (over ${maxBytes} bytes)`);
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
     await res.body?.cancel().catch(() => undefined);
     throw tooLarge();
   }
@@ -98,7 +107,7 @@ export async function limitedFetch(url: string, init: RequestInit): Promise<Resp
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > MAX_OIDC_RESPONSE_BYTES) {
+    if (total > maxBytes) {
       await reader.cancel().catch(() => undefined);
       throw tooLarge();
     }
@@ -159,6 +168,8 @@ export function tokenRefusal(e: unknown): string | undefined {
 /** Map a failure of the token exchange to a GitsealError: a refused token is BAD_TOKEN, the rest LOGIN_FAILED. */
 export function loginError(e: unknown, issuer: string): GitsealError {
   if (e instanceof GitsealError) return e;
+  // Our own refusal from inside openid-client (limitedFetch): say it, not "something went wrong".
+  if (e instanceof Error && e.cause instanceof GitsealError) return e.cause;
   const refused = tokenRefusal(e);
   return refused
     ? new GitsealError('BAD_TOKEN', `the ID token from ${issuer} was refused: ${refused}`, e)

@@ -14,6 +14,9 @@ export interface DeviceLoginOptions {
   connectorID?: string;
 }
 
+/** The longest a device login waits for approval, whatever the issuer's expires_in says. */
+export const MAX_DEVICE_LOGIN_MS = 30 * 60_000;
+
 export async function deviceLogin(client: OidcClient, o: DeviceLoginOptions): Promise<string> {
   const { oc, config } = client;
   if (!config.serverMetadata().device_authorization_endpoint) {
@@ -30,7 +33,12 @@ export async function deviceLogin(client: OidcClient, o: DeviceLoginOptions): Pr
   o.say(`To sign in, open ${da.verification_uri} and enter the code ${da.user_code}`);
   if (da.verification_uri_complete) o.say(`  or open ${da.verification_uri_complete}`);
 
-  const limitMs = Math.min(da.expires_in * 1000, o.timeoutMs ?? Infinity);
+  // expires_in is the issuer's word: a huge or fractional one made AbortSignal.timeout throw a
+  // RangeError (an "internal error"), and a person could be left polling for days.
+  if (!Number.isFinite(da.expires_in) || da.expires_in <= 0) {
+    throw new GitsealError('LOGIN_FAILED', `the issuer ${client.issuer} gave a device code without a usable lifetime (expires_in)`);
+  }
+  const limitMs = Math.max(1000, Math.floor(Math.min(da.expires_in * 1000, o.timeoutMs ?? MAX_DEVICE_LOGIN_MS)));
   const signal = AbortSignal.timeout(limitMs);
   try {
     const tokens = await oc.pollDeviceAuthorizationGrant(config, da, undefined, { signal });

@@ -5,7 +5,11 @@
  * providers"; the job needs `permissions: id-token: write`).
  */
 import { GitsealError } from '../errors.js';
+import { limitedFetch } from './client.js';
 import { redactTokens } from './jwt.js';
+
+/** The answer is `{"value": "<jwt>"}`; tokens are at most 64 KiB (docs/security.md, size limits). */
+const MAX_ANSWER_BYTES = 128 * 1024;
 
 const ATTEMPTS = 3;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -40,11 +44,16 @@ export async function githubActionsToken(
     if (attempt > 1) await sleep(500 * 2 ** (attempt - 2));
     let res: Response;
     try {
-      res = await fetch(url, {
-        headers: { authorization: `bearer ${bearer}`, accept: 'application/json; api-version=2.0' },
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
+      // Bounded in size and (the signal covers the body) in time: an endless or dripping answer
+      // is an error, not memory or a hang.
+      res = await limitedFetch(
+        url.href,
+        { headers: { authorization: `bearer ${bearer}`, accept: 'application/json; api-version=2.0' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
+        MAX_ANSWER_BYTES,
+        'the GitHub Actions token service\'s answer',
+      );
     } catch (e) {
+      if (e instanceof GitsealError) throw e;
       last = e instanceof Error ? e.message : String(e);
       continue;
     }

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { embeddedTrustedRoot } from './embedded.js';
 import { certificateAuthoritiesFromPem, logKeysFromPem, timestampAuthoritiesFromPem } from './pem-bundle.js';
-import { cachedTrustedRootPath, displayPath, envValue, gitsealCacheDir, readTrustFile, TRUST_ENV } from './sources.js';
+import { cachedTrustedRootPath, displayPath, envValue, gitsealCacheDir, notOwnedPrivately, readTrustFile, TRUST_ENV } from './sources.js';
 import { parseTrustedRoot, type TrustedRoot } from './trusted-root.js';
 
 export interface LoadTrustedRootOptions {
@@ -137,6 +137,13 @@ function baseLayer(opts: LoadTrustedRootOptions, warnings: string[], files: stri
     const path = cachedTrustedRootPath(dir);
     if (existsSync(path)) {
       const shown = displayPath(path, opts.env);
+      // Used as trust without being verified again: only a file nobody else can have written.
+      const dirWhy = notOwnedPrivately(dir);
+      const why = dirWhy ? `its directory ${displayPath(dir, opts.env)}: ${dirWhy}` : notOwnedPrivately(path);
+      if (why) {
+        warnings.push(`ignoring the TUF cache ${shown}: ${why}; using the embedded public-good root (run "gitseal initialize" as yourself, with a cache directory of your own)`);
+        return { root: embeddedTrustedRoot(), source: 'embedded public-good root', layer: 'embedded' };
+      }
       try {
         const f = readTrustFile(path, 'the TUF-cached trusted root', 'gitseal initialize', parseTrustedRoot);
         files.push(path);

@@ -6,7 +6,7 @@
  *
  * Hot path: node: built-ins only.
  */
-import { statSync, readFileSync } from 'node:fs';
+import { lstatSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitsealError, fsReason } from '../errors.js';
 
@@ -40,6 +40,26 @@ export function envValue(env: NodeJS.ProcessEnv, name: string): string | undefin
 export function gitsealCacheDir(env: NodeJS.ProcessEnv): string | undefined {
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'gitseal');
   if (env.HOME) return join(env.HOME, '.cache', 'gitseal');
+  return undefined;
+}
+
+/**
+ * Why `path` (a directory or file of gitseal's cache) is not this user's own — another owner, a
+ * symbolic link, writable by group or others — or undefined when it is. Trust material kept there
+ * is used without being verified again: whoever can write it chooses what gitseal trusts.
+ */
+export function notOwnedPrivately(path: string): string | undefined {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return undefined; // Windows: no owners to compare
+  let st: import('node:fs').Stats;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    return `cannot be examined (${errnoText(e)})`;
+  }
+  if (st.isSymbolicLink()) return 'it is a symbolic link';
+  if (st.uid !== uid) return `it is owned by another user (uid ${st.uid})`;
+  if (st.mode & 0o022) return 'it is writable by others';
   return undefined;
 }
 

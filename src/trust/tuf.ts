@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError, GitsealError } from '../errors.js';
+import { notOwnedPrivately } from './sources.js';
 import { parseTrustedRoot } from './trusted-root.js';
 
 export interface RefreshOptions {
@@ -44,6 +45,10 @@ export const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 
 function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The TUF root and the trusted root kept here decide what gitseal trusts: a directory another
+  // user owns (chmod works for root, and would hide it) must not be used, nor its "last good copy".
+  const why = notOwnedPrivately(dir);
+  if (why && !/writable by others/.test(why)) throw new GitsealError('TUF', `the cache directory ${dir} cannot hold trust material: ${why}`);
   chmodSync(dir, 0o700);
 }
 
@@ -110,7 +115,7 @@ export async function refreshTrustedRoot(o: RefreshOptions): Promise<RefreshResu
   } catch (e) {
     tightenTree(tufDir);
     const why = reason(e);
-    if (existsSync(dest)) {
+    if (existsSync(dest) && !notOwnedPrivately(dest)) {
       const when = statSync(dest).mtime.toISOString();
       return { trustedRootPath: dest, refreshed: false, warning: `could not refresh the trusted root from ${mirror} (${why}); using the last good copy from ${when}` };
     }

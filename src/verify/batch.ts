@@ -245,10 +245,11 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
   if (!opts.revs?.length && !opts.objects?.length) throw new GitsealError('USAGE', 'no revisions or objects to verify');
   const setup: WorkerSetup = { trust: opts.trust, policy: opts.policy, offline: opts.offline, ...(opts.ignoreSct ? { ignoreSct: true } : {}) };
   // A verdict reached without the SCT check is not the cache's kind of verdict, in either direction.
-  const cache = opts.cache === false || opts.ignoreSct ? undefined : opts.cache ?? VerifiedCache.open({ trustDigest: opts.trust.digest, policy: opts.policy });
-  // A cache opened for another trust root or policy would hand out verdicts this run never reached.
-  if (cache && !cache.isFor(opts.trust.digest, opts.policy)) {
-    throw new GitsealError('INTERNAL', 'the verified-signature cache was opened for another trust root or policy');
+  const cache = opts.cache === false || opts.ignoreSct ? undefined : opts.cache ?? VerifiedCache.open({ trustDigest: opts.trust.digest, policy: opts.policy, offline: opts.offline });
+  // A cache opened for another trust root, policy or mode (an online-mode signature is good only
+  // online) would hand out verdicts this run never reached.
+  if (cache && !cache.isFor(opts.trust.digest, opts.policy, opts.offline)) {
+    throw new GitsealError('INTERNAL', 'the verified-signature cache was opened for another trust root, policy or offline/online mode');
   }
   const inThreadOnly = !opts.offline && opts.rekorSearch !== undefined;
   // Each worker is a whole V8 isolate that boots, loads the verifier and warms its own JIT

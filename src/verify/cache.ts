@@ -11,7 +11,8 @@
  * - Only results with `ok === true` (every check passed, policy included)
  *   are stored; failures are always re-verified.
  * - The lookup key binds the object id, the trust root digest, the policy
- *   digest and the cache format/verifier version.
+ *   digest, offline or online (a gitsign online-mode signature is good only
+ *   online), the cache format and the verifier build (VERIFIER_BUILD).
  * - Each record also stores SHA-256 of the raw object, compared on every hit,
  *   so a hit never rests on SHA-1 alone.
  * - Each line carries an HMAC-SHA-256 under the local key: truncated,
@@ -19,14 +20,21 @@
  *   does not defend against someone who can already write the user's files.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalize } from '../util/canonical-json.js';
 import type { Policy } from './policy.js';
 
-/** Bump when what a record means, or the verifier's rules, change. */
+/** Bump when what a record means changes. */
 const FORMAT = 'gitseal-verified-v1';
+/**
+ * Which verifier reached a verdict: its version and the digest of its sources, both set by the
+ * build (scripts/source-digest.mjs). The verifier's rules change without a version change (issue
+ * 14 did), and a verdict one build reached must never come out of another. Unbuilt code (tests
+ * from src/) has neither.
+ */
+export const VERIFIER_BUILD = `${process.env.GITSEAL_BUILD_VERSION ?? ''}+${process.env.GITSEAL_SOURCE_DIGEST ?? ''}`;
 const FILE = 'v1.log';
 const KEY_FILE = 'key';
 const DEFAULT_MAX_ENTRIES = 500_000;
@@ -87,7 +95,9 @@ export interface VerifiedCacheOptions {
   env?: NodeJS.ProcessEnv;
   trustDigest: string;
   policy?: Policy;
-  /** Extra key material (e.g. the verifier build version). */
+  /** The runs this cache serves are offline (default) or online: each keeps its own verdicts. */
+  offline?: boolean;
+  /** Which verifier's verdicts these are; default VERIFIER_BUILD (version and source digest). */
   salt?: string;
   maxEntries?: number;
 }
@@ -99,46 +109,51 @@ export class VerifiedCache {
   private readonly scope: string;
   private readonly trustDigest: string;
   private readonly policyDigest: string;
+  private readonly offline: boolean;
   private readonly maxEntries: number;
   private readonly entries = new Map<string, CacheRecord>();
   private pending: string[] = [];
   /** Lines read that were not usable (corrupt, foreign, duplicate). */
   private wasted = 0;
   private lines = 0;
+  /** False for a directory that is not the user's own: verdicts are kept for this run only. */
+  persistent = true;
   /** Counters for reports and tests. */
   readonly stats = { hits: 0, misses: 0, rejected: 0, stored: 0, ignoredLines: 0 };
 
-  private constructor(dir: string, key: Buffer, scope: string, trustDigest: string, policy: string, maxEntries: number) {
+  private constructor(dir: string, key: Buffer, scope: string, trustDigest: string, policy: string, offline: boolean, maxEntries: number) {
     this.dir = dir;
     this.file = join(dir, FILE);
     this.key = key;
     this.scope = scope;
     this.trustDigest = trustDigest;
     this.policyDigest = policy;
+    this.offline = offline;
     this.maxEntries = maxEntries;
   }
 
-  /** True when this cache was opened for exactly this trust root and policy. */
-  isFor(trustDigest: string, policy: Policy | undefined): boolean {
-    return trustDigest === this.trustDigest && policyDigest(policy) === this.policyDigest;
+  /** True when this cache was opened for exactly this trust root, policy and mode. */
+  isFor(trustDigest: string, policy: Policy | undefined, offline = true): boolean {
+    return trustDigest === this.trustDigest && policyDigest(policy) === this.policyDigest && offline === this.offline;
   }
 
   /** Open (creating if needed) the cache. Never throws for a damaged file: it starts empty. */
   static open(opts: VerifiedCacheOptions): VerifiedCache {
     const dir = opts.dir ?? defaultCacheDir(opts.env);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    try {
-      if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
-    } catch {
-      /* not ours to fix (e.g. another owner): the HMAC still guards reads */
-    }
-    const key = loadKey(join(dir, KEY_FILE));
+    // Every input of a record's key is public, and the HMAC key lies in the directory: whoever
+    // can write there can write a "good" record. A directory, key or log that is not ours
+    // (another user created it first, in a shared cache home) is not used at all.
+    const own = ownPrivateDirectory(dir);
+    const key = own ? loadKey(join(dir, KEY_FILE)) : randomBytes(32);
     const pd = policyDigest(opts.policy);
+    const offline = opts.offline ?? true;
     const scope = createHash('sha256')
-      .update([FORMAT, opts.salt ?? process.env.GITSEAL_BUILD_VERSION ?? '', opts.trustDigest, pd].join('\0'))
+      .update([FORMAT, opts.salt ?? VERIFIER_BUILD, opts.trustDigest, pd, offline ? 'offline' : 'online'].join('\0'))
       .digest('hex');
-    const c = new VerifiedCache(dir, key, scope, opts.trustDigest, pd, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
-    c.load();
+    const c = new VerifiedCache(dir, key, scope, opts.trustDigest, pd, offline, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
+    c.persistent = own;
+    if (own) c.load();
     return c;
   }
 
@@ -246,6 +261,7 @@ export class VerifiedCache {
 
   /** Append what was stored since the last flush (one write), compacting when the file is mostly waste. */
   flush(): void {
+    if (!this.persistent) return;
     if (this.pending.length === 0 && !this.needsCompaction()) return;
     if (this.needsCompaction()) {
       this.compact();
@@ -267,6 +283,7 @@ export class VerifiedCache {
 
   /** Rewrite the file with one line per live entry (newest kept when over the limit). */
   compact(): void {
+    if (!this.persistent) return;
     let recs = [...this.entries.values()];
     if (recs.length > this.maxEntries) {
       recs.sort((a, b) => a.v - b.v);
@@ -292,6 +309,32 @@ export class VerifiedCache {
 
   get size(): number {
     return this.entries.size;
+  }
+}
+
+/**
+ * True when `dir` is a real directory (not a symbolic link) of this user, private (made 0700 if
+ * it was not), and its key and log, where present, are this user's regular files.
+ */
+function ownPrivateDirectory(dir: string): boolean {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return true; // Windows: no owners to compare
+  try {
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== uid) return false;
+    if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    for (const f of [KEY_FILE, FILE]) {
+      let fst;
+      try {
+        fst = lstatSync(join(dir, f));
+      } catch {
+        continue; // not there yet: we create it
+      }
+      if (!fst.isFile() || fst.uid !== uid) return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -71,19 +71,58 @@ export function parseCheckpoint(text: string): Checkpoint {
 export function keyHint(log: TransparencyLogKey, name: string): Buffer {
   if (log.checkpointKeyId) return log.checkpointKeyId.subarray(0, 4);
   const key = publicKeyFromSpki(log.publicKey);
-  if (key.asymmetricKeyType === 'ed25519') {
-    const raw = log.publicKey.subarray(log.publicKey.length - 32);
-    return createHash('sha256').update(Buffer.concat([Buffer.from(name + '\n', 'utf8'), Buffer.from([1]), raw])).digest().subarray(0, 4);
-  }
+  if (key.asymmetricKeyType === 'ed25519') return c2spEd25519KeyId(log, name).subarray(0, 4);
   return createHash('sha256').update(log.publicKey).digest().subarray(0, 4);
 }
 
+/** C2SP signed-note key id of an Ed25519 key under `name`: SHA-256(name || 0x0A || 0x01 || key). */
+function c2spEd25519KeyId(log: TransparencyLogKey, name: string): Buffer {
+  const raw = log.publicKey.subarray(log.publicKey.length - 32);
+  return createHash('sha256').update(Buffer.concat([Buffer.from(name + '\n', 'utf8'), Buffer.from([1]), raw])).digest();
+}
+
+/**
+ * True when `origin` is the name of `log` as the trusted root pins it (C2SP tlog-checkpoint: the
+ * origin "MUST be checked" against the log the client expects). For an Ed25519 log whose id is
+ * its C2SP key id, the id commits to the name: SHA-256(origin || 0x0A || 0x01 || key) must be it
+ * (the public-good log2025-1's logId is exactly that for "log2025-1.rekor.sigstore.dev"). Else the
+ * host of its baseUrl, as sigstore-go derives a Rekor v2 log's name (with or without the port).
+ */
+export function isLogOrigin(log: TransparencyLogKey, origin: string): boolean {
+  const key = publicKeyFromSpki(log.publicKey);
+  if (key.asymmetricKeyType === 'ed25519') {
+    const id = c2spEd25519KeyId(log, origin);
+    if (id.equals(log.checkpointKeyId ?? log.logId)) return true;
+  }
+  let url: URL;
+  try {
+    url = new URL(log.baseUrl);
+  } catch {
+    return false;
+  }
+  return origin !== '' && (origin === url.host || origin === url.hostname);
+}
+
+export interface CheckpointOptions {
+  /**
+   * C2SP checkpoint (Rekor v2, rekor-tiles): the origin line must be the log's name
+   * (isLogOrigin) and the accepted signature line must carry that name, its key hint computed
+   * from it. Without this a checkpoint of another log that shares the key — another shard, a
+   * staging log — would prove inclusion in a tree that no monitor of this log watches.
+   */
+  c2sp?: boolean;
+}
+
 /** Parse `text` and require a valid signature by `log`'s key; returns the checkpoint. */
-export function verifyCheckpoint(text: string, log: TransparencyLogKey): Checkpoint {
+export function verifyCheckpoint(text: string, log: TransparencyLogKey, o: CheckpointOptions = {}): Checkpoint {
   const cp = parseCheckpoint(text);
+  if (o.c2sp && !isLogOrigin(log, cp.origin)) {
+    throw new GitsealError('TLOG', `the checkpoint is for the log ${JSON.stringify(cp.origin.slice(0, 80))}, not the trusted log ${log.baseUrl || '(no base URL)'}`);
+  }
   const key = publicKeyFromSpki(log.publicKey);
   const ed = key.asymmetricKeyType === 'ed25519';
   for (const s of cp.signatures) {
+    if (o.c2sp && s.name !== cp.origin) continue;
     if (!s.keyHint.equals(keyHint(log, s.name))) continue;
     let ok = false;
     try {

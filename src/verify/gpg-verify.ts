@@ -102,7 +102,10 @@ function rawHumanLines(r: VerifyResult, policyConfigured: boolean, matchCommitte
     const out = [
       `gitseal: Good signature from ${r.identity ?? '(no identity)'} (issuer ${r.issuer ?? 'unknown'})`,
       `gitseal: certificate ${r.fingerprint} issued by ${r.certificate?.issuer ?? 'unknown CA'}`,
-      `gitseal: Rekor log index ${r.logIndex}, integrated time ${r.integratedTime?.toISOString()}`,
+      // A Rekor v2 entry has no time of its own: say whose time it is rather than call it the log's.
+      r.timeFrom
+        ? `gitseal: Rekor log index ${r.logIndex}, timestamped ${r.integratedTime?.toISOString()} by ${r.timeFrom.tsa} (RFC 3161)`
+        : `gitseal: Rekor log index ${r.logIndex}, integrated time ${r.integratedTime?.toISOString()}`,
     ];
     if (r.policyMatched === false) {
       const why = r.message.replace(/^signer is not allowed by the policy: /, '');

@@ -311,7 +311,8 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
     // An RFC 3161 token, when attached, is checked whatever the entry: a part of the signature
     // that nothing reads could carry anything (a token over other data, from an unknown TSA).
     const tst = step('tlog', () => singleValue(si.unsignedAttrs, CMS_OID.timeStampToken, 'timestamp token'));
-    const tsaTime = tst ? step('tlog', () => verifyTimestampToken(tst.raw, si.signature, input.trust).time) : undefined;
+    const token = tst ? step('tlog', () => verifyTimestampToken(tst.raw, si.signature, input.trust)) : undefined;
+    const tsaTime = token?.time;
     let at: Date;
     if (tlog.integratedTime) {
       at = tlog.integratedTime;
@@ -319,6 +320,7 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
       // Rekor v2 entries carry no time; it must come from an RFC 3161 token over the signature.
       if (!tsaTime) stop('tlog', 'error', 'TLOG', 'the Rekor v2 entry has no time of its own and the signature carries no RFC 3161 timestamp');
       at = tsaTime;
+      r.timeFrom = { tsa: token!.tsa };
       if (!inValidity(tlog.log.validFor, at)) {
         stop('tlog', 'error', 'TLOG', `the transparency log key was not trusted at the timestamp ${at.toISOString()}`);
       }
@@ -343,6 +345,20 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
           'error',
           'TIME',
           `the signing certificate was not valid when the signature was ${what} (${t.toISOString()}; valid ${leaf.notBefore.toISOString()} to ${leaf.notAfter.toISOString()})`,
+        );
+      }
+    }
+    // A token proves the signature existed by genTime + accuracy (RFC 3161 §2.4.2): that latest
+    // instant must still be inside the validity. (genTime − accuracy may precede notBefore: the
+    // key exists before its certificate.)
+    if (token && token.tstInfo.accuracyMs > 0) {
+      // In milliseconds with the fraction: micros count (a Date would drop them).
+      if (token.time.getTime() + token.tstInfo.accuracyMs > leaf.notAfter.getTime()) {
+        stop(
+          'time',
+          'error',
+          'TIME',
+          `the timestamp (${token.time.toISOString()}, accuracy ${token.tstInfo.accuracyMs / 1000} s) does not prove the signature was made before the signing certificate expired (${leaf.notAfter.toISOString()})`,
         );
       }
     }

@@ -69,6 +69,24 @@ export function repositoryPolicy(cfg: GitsealConfig): AppliedPolicy {
   return combinePolicy({}, cfg);
 }
 
+/**
+ * The library's policy (verifyPayload, verifyCommit, onVerify): the caller's `policy` combined
+ * with the repository's, by the rule above — what `git verify-commit` and `gitseal verify` apply
+ * in that repository. Identity fields narrow the configured allowed-signers file; the caller's
+ * `allowedSigners` replaces it and the caller's `matchCommitter` (true or false) replaces
+ * gitseal.matchCommitter, as --allowed-signers and --[no-]match-committer do. Nothing the
+ * repository configures can widen the caller's policy.
+ */
+export function withRepositoryPolicy(explicit: Policy | undefined, cfg: Pick<GitsealConfig, 'allowedSignersFile' | 'matchCommitter' | 'sources'>): Policy | undefined {
+  const p: Policy = { ...explicit };
+  if (p.allowedSigners === undefined && cfg.allowedSignersFile !== undefined) {
+    p.allowedSigners = readAllowedSignersFile(cfg.allowedSignersFile, cfg.sources.allowedSignersFile ?? 'gitseal.allowedSignersFile');
+  }
+  if (p.matchCommitter === undefined && cfg.matchCommitter) p.matchCommitter = true;
+  validatePolicy(p);
+  return hasConstraints(p) ? p : undefined;
+}
+
 export interface PolicyInput {
   identity?: IdentityPolicy;
   /** --allowed-signers FILE: replaces the configured file. */

@@ -57,6 +57,10 @@ export interface PolicyOutcome {
 /** Compile a user regexp so it must match the whole value (cosign leaves it unanchored; we do not). */
 export function wholeRegexp(src: string, what: string, code: 'POLICY' | 'USAGE' = 'POLICY'): RegExp {
   try {
+    // It must be a regular expression on its own first: "alice@x\.com)|(.*" is not one, but
+    // wrapped it becomes ^(?:alice@x\.com)|(.*)$ — anchored at neither end for the second
+    // branch — and lets everyone in while reading like alice alone.
+    new RegExp(src);
     return new RegExp(`^(?:${src})$`);
   } catch {
     throw new GitsealError(code, `invalid regular expression for ${what}: ${src}`);

@@ -29,6 +29,8 @@ export interface VerifyResult {
   logIndex?: bigint;
   /** Rekor integrated time from a verified SET, or (Rekor v2) the time of a verified RFC 3161 token. */
   integratedTime?: Date;
+  /** Where integratedTime comes from: the log's SET, or (Rekor v2, no time of its own) this timestamp authority's token. */
+  timeFrom?: { tsa: string };
   /** The signer's own claim of time (CMS signingTime); never trusted. */
   signingTime?: Date;
   certificate?: CertificateDetails;

@@ -13,7 +13,7 @@ import { CMS_OID, findSignerCertificate, parseSignedData, singleValue, type Sign
 import type { TransparencyLogEntry } from '../rekor/tle.js';
 import { inValidity, type TrustedRoot } from '../trust/trusted-root.js';
 import { canonicalize } from '../util/canonical-json.js';
-import { children, decodeInteger, decodeTime, expectChildren, expectTag, parseDer, readOid, TAG } from '../util/der.js';
+import { children, decodeInteger, decodeTime, expectChildren, expectTag, parseDer, readOid, TAG, type Tlv } from '../util/der.js';
 import { getExtension, parseCertificate, type Certificate } from '../x509/certificate.js';
 import { OID } from '../x509/oids.js';
 import { unusualKey, verifyWithSpki } from '../x509/signature.js';
@@ -41,6 +41,8 @@ export interface TstInfo {
   hashedMessage: Buffer;
   serial: bigint;
   genTime: Date;
+  /** The accuracy of genTime in milliseconds (RFC 3161 §2.4.2), 0 when the token gives none. */
+  accuracyMs: number;
   nonce?: bigint;
 }
 
@@ -65,9 +67,37 @@ export function parseTstInfo(der: Buffer): TstInfo {
   const hashedMessage = expectTag(mi[1], TAG.OCTET_STRING, 'hashedMessage').value;
   const serial = decodeInteger(expectTag(f[3], TAG.INTEGER, 'serialNumber').value);
   const genTime = decodeTime(expectTag(f[4], TAG.GENERALIZED_TIME, 'genTime'));
-  // accuracy (SEQUENCE), ordering (BOOLEAN), nonce (INTEGER), tsa [0], extensions [1] may follow.
-  const nonceT = f.slice(5).find((t) => t.tag === TAG.INTEGER);
-  return { policy, hashAlgorithm, hashedMessage, serial, genTime, nonce: nonceT ? decodeInteger(nonceT.value) : undefined };
+  // accuracy (SEQUENCE), ordering (BOOLEAN), nonce (INTEGER), tsa [0], extensions [1] may follow, in that order.
+  let i = 5;
+  const accuracyMs = f[i]?.tag === TAG.SEQUENCE ? parseAccuracy(f[i++]) : 0;
+  if (f[i]?.tag === TAG.BOOLEAN) i++;
+  const nonce = f[i]?.tag === TAG.INTEGER ? decodeInteger(f[i++].value) : undefined;
+  if (f[i]?.tag === 0xa0) i++;
+  if (f[i]?.tag === 0xa1) i++;
+  if (i !== f.length) fail('the timestamp is malformed (unexpected TSTInfo fields)');
+  return { policy, hashAlgorithm, hashedMessage, serial, genTime, accuracyMs, nonce };
+}
+
+/**
+ * Accuracy ::= SEQUENCE { seconds INTEGER OPTIONAL, millis [0] INTEGER (1..999) OPTIONAL,
+ * micros [1] INTEGER (1..999) OPTIONAL } (RFC 3161 §2.4.2), in milliseconds.
+ */
+function parseAccuracy(t: Tlv): number {
+  const a = children(t);
+  let k = 0;
+  let ms = 0;
+  const part = (tag: number, min: bigint, max: bigint | undefined, unit: number) => {
+    if (a[k]?.tag !== tag) return;
+    const v = decodeInteger(a[k++].value);
+    if (v < min || (max !== undefined && v > max)) fail('the timestamp is malformed (accuracy out of range)');
+    ms += Number(v) * unit;
+  };
+  part(TAG.INTEGER, 0n, undefined, 1000);
+  part(0x80, 1n, 999n, 1);
+  part(0x81, 1n, 999n, 0.001);
+  if (k !== a.length) fail('the timestamp is malformed (accuracy)');
+  if (!Number.isFinite(ms)) fail('the timestamp is malformed (accuracy out of range)');
+  return ms;
 }
 
 /** Parse a DER TimeStampToken (ContentInfo) into its SignedData and TSTInfo; checks structure only. */

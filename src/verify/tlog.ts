@@ -45,11 +45,15 @@ export function hashedRekordV002Body(digest: Buffer, signature: Buffer, leafDer:
   );
 }
 
-function proofAgainstCheckpoint(entry: TransparencyLogEntry, body: Buffer, log: TransparencyLogKey): bigint {
+function proofAgainstCheckpoint(entry: TransparencyLogEntry, body: Buffer, log: TransparencyLogKey, c2sp: boolean): bigint {
   const p = entry.inclusionProof;
   if (!p) throw new GitsealError('TLOG', 'the log entry has no inclusion proof');
   if (!p.checkpoint) throw new GitsealError('TLOG', 'the inclusion proof has no checkpoint');
-  const cp = verifyCheckpoint(p.checkpoint, log);
+  // Rekor v2's checkpoint is the only signed statement about the entry: it must be this log's
+  // (origin and key name, C2SP tlog-checkpoint). A v1 entry is bound to its log by the SET; v1
+  // origins ("<hostname> - <tree id>") name a shard by the server's configured hostname, which
+  // the trusted root does not give, so they are not compared (nor by sigstore-go or sigstore-js).
+  const cp = verifyCheckpoint(p.checkpoint, log, { c2sp });
   // The proof's own root and size are unauthenticated; they must agree with the signed checkpoint.
   if (p.treeSize !== 0n && p.treeSize !== cp.size) throw new GitsealError('TLOG', 'the inclusion proof is for a different tree size than its checkpoint');
   if (p.rootHash.length && !p.rootHash.equals(cp.rootHash)) throw new GitsealError('TLOG', 'the inclusion proof root differs from its checkpoint');
@@ -81,7 +85,7 @@ export function verifyTlogEntry(entry: TransparencyLogEntry, body: Buffer, trust
       },
       trust,
     );
-    const treeSize = proofAgainstCheckpoint(entry, body, log);
+    const treeSize = proofAgainstCheckpoint(entry, body, log, false);
     return {
       log,
       logIndex: entry.logIndex,
@@ -104,7 +108,7 @@ export function verifyTlogEntry(entry: TransparencyLogEntry, body: Buffer, trust
     let lastErr: unknown;
     for (const log of logs) {
       try {
-        const treeSize = proofAgainstCheckpoint(entry, body, log);
+        const treeSize = proofAgainstCheckpoint(entry, body, log, true);
         return { log, logIndex: entry.inclusionProof!.logIndex, kind: entry.kind, version: entry.version, treeSize };
       } catch (e) {
         lastErr = e;

@@ -73,6 +73,44 @@ describe("git's --verify call: sizes", () => {
   });
 });
 
+describe('the other limits docs/security.md lists (they had no test of their own)', () => {
+  test("a config file over 4 MiB: git's --verify call answers ERRSIG with one line", () => {
+    const repo = join(dir, 'big-config');
+    spawnSync('git', ['init', '-q', repo]);
+    writeFileSync(join(repo, '.git', 'config'), '[core]\n\trepositoryformatversion = 0\n' + `# ${'x'.repeat(4 * 1024 * 1024)}\n`);
+    const sig = join(dir, 'sig-cfg.pem');
+    writeFileSync(sig, pemOf(signedParts(w, makeLeaf(w), PAYLOAD)));
+    const r = spawnSync(process.execPath, [BIN, '--status-fd=1', '--verify', sig, '-'], {
+      input: PAYLOAD,
+      env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GITSEAL_TRUSTED_ROOT: join(dir, 'trusted_root.json'), GITSEAL_OFFLINE: '1' },
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(letterOf(r.stdout)).toBe('E');
+    expect(r.stderr).toMatch(/config file .*config is too large/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('an identity token over 64 KiB, and a token file over 64 KiB: one clear error, never parsed', async () => {
+    const { parseJwtClaims } = await import('../../src/oidc/jwt.js');
+    const { tokenFromFile } = await import('../../src/oidc/token-file.js');
+    const big = `${'a'.repeat(40_000)}.${'b'.repeat(30_000)}.c`;
+    expect(() => parseJwtClaims(big, 'SIGSTORE_ID_TOKEN')).toThrow(/identity token from SIGSTORE_ID_TOKEN is too large/);
+    const f = join(dir, 'token');
+    writeFileSync(f, big);
+    expect(() => tokenFromFile({ GITSEAL_TOKEN_FILE: f })).toThrow(/token file .* is too large/);
+    // A path with no size to check first (tokenProvider "file" with GITSEAL_TOKEN_FILE=/dev/zero) was read until memory ran out.
+    expect(() => tokenFromFile({ GITSEAL_TOKEN_FILE: '/dev/zero' })).toThrow(/token file \/dev\/zero is too large/);
+  });
+
+  test('a commit whose header block is over 1 MiB: refused before it is parsed further', async () => {
+    const { parseCommit } = await import('../../src/git/object.js');
+    const raw = Buffer.from(`tree ${'0'.repeat(40)}\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\nx-junk ${'j'.repeat(1024 * 1024)}\n\nmsg\n`);
+    expect(() => parseCommit(raw)).toThrow(/header block larger than 1048576 bytes/);
+  });
+});
+
 describe('counts inside the signature', () => {
   test('five signerInfos: refused at parse, before any signature check', async () => {
     const k = signedParts(w, makeLeaf(w), PAYLOAD);
@@ -149,5 +187,50 @@ describe('the signer key sets the price of the first signature check', () => {
     expect(r).toMatchObject({ ok: false, kind: 'error', failedCheck: 'signature', code: 'BAD_CERTIFICATE' });
     expect(r.message).toMatch(why);
     expect(signatureCheckCount() - before).toBe(0);
+  });
+
+  // docs/security.md claims the same for an untrusted CA's key and an embedded TSA's: pinned here.
+  test("an untrusted CA in the signature with a key Fulcio never certifies is never checked against (the leaf still chains without it)", async () => {
+    const { ecKey, name: dn } = await import('../verify/helpers/forge.js');
+    // The leaf comes from an intermediate the signature carries (one untrusted level is allowed),
+    // so the path search looks at the signature's CA certificates — the heavy one among them.
+    // Fresh certificates for each run: verified checks are remembered (src/x509/verified-memo.ts), so each run counts all of its own.
+    const leafOf = () => {
+      const midKey = ecKey('P-384');
+      const mid = makeCert({ issuer: w.interName, subject: dn('carried-intermediate'), spki: midKey.spki, notBefore: new Date('2020-01-01Z'), notAfter: new Date('2040-01-01Z'), extensions: [EXT.caKeyUsage(), EXT.caBasic(), EXT.ski(midKey.spki), EXT.aki(w.inter.spki)], signer: w.inter.privateKey, sha384: true });
+      return { ...signedParts(w, makeLeaf(w, { caKey: midKey, caName: dn('carried-intermediate') }), PAYLOAD), mid };
+    };
+    // An EC key on a curve Fulcio never uses: an ECDSA-signed leaf would be checked against it.
+    const { generateKeyPairSync } = await import('node:crypto');
+    const odd = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ type: 'spki', format: 'der' }) as Buffer;
+    const heavyCa = makeCert({ issuer: dn('heavy'), subject: dn('heavy'), spki: odd, notBefore: new Date('2020-01-01Z'), notAfter: new Date('2040-01-01Z'), extensions: [EXT.caBasic(), EXT.caKeyUsage()], signer: w.inter.privateKey, sha384: true });
+    const k0 = leafOf();
+    const plain = signatureCheckCount();
+    expect(await verdict(pemOf({ ...k0, certs: [k0.leaf, k0.mid] }))).toMatchObject({ ok: true });
+    const cost = signatureCheckCount() - plain;
+    const k = leafOf();
+    const before = signatureCheckCount();
+    const r = await verdict(pemOf({ ...k, certs: [k.leaf, heavyCa, k.mid] }));
+    expect(r, r.message).toMatchObject({ ok: true });
+    // Not one check more than without it: the heavy key was set aside before any verify.
+    expect(signatureCheckCount() - before).toBe(cost);
+  });
+
+  test("an RFC 3161 token whose embedded signer certificate holds such a key is refused before its signature is checked", async () => {
+    const { makeTsa, trustWith, tsaToken, leafTbsFields, name: dn } = await import('../verify/helpers/forge.js');
+    const { decodeInteger } = await import('../../src/util/der.js');
+    const tsa = makeTsa();
+    const { trust } = trustWith(w, { tsas: [tsa] });
+    // A twin of the TSA's certificate (same issuer and serial) carrying a 16384-bit key, embedded in the token.
+    const serial = decodeInteger(leafTbsFields(tsa.leafCert).serialOctets);
+    const twin = makeCert({ issuer: dn('forged-tsa-root'), subject: dn('forged-tsa'), spki: rsaSpki(16384, 3), notBefore: new Date('2020-01-01Z'), notAfter: new Date('2040-01-01Z'), extensions: [], signer: tsa.root.privateKey, serial });
+    const k = signedParts(w, makeLeaf(w), PAYLOAD);
+    const tst = tsaToken({ ...tsa, leafCert: twin }, k.signature, new Date('2025-06-01T12:00:40Z'));
+    const before = signatureCheckCount();
+    const r = await verifySignature({ signature: pemOf({ ...k, tst }), payload: PAYLOAD, trust, offline: true });
+    expect(r).toMatchObject({ ok: false, failedCheck: 'tlog', code: 'TSA' });
+    expect(r.message).toMatch(/timestamp token's signer holds a 16384-bit RSA key/);
+    // the signer's CMS signature, the SET and the checkpoint: nothing of the token's
+    expect(signatureCheckCount() - before).toBeLessThanOrEqual(3);
   });
 });

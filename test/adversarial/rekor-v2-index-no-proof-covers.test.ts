@@ -91,6 +91,8 @@ describe('every path: the unproven index is never shown as fact', () => {
     const v = await paths.all(signedCommit(payload, v2Signature()));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['U', 'U', 'U']);
     expect(v.git.stderr).toMatch(/Rekor log index 4,/);
+    // Its time is the timestamp authority's, and stderr says so (not "integrated time").
+    expect(v.git.stderr).toMatch(/Rekor log index 4, timestamped 2025-06-01T12:00:40\.000Z by http:\/\/127\.0\.0\.1:1\/forged-tsa \(RFC 3161\)/);
     expect(v.cli.result?.logIndex).toBe('4');
     expect(v.hook.accepted, v.hook.stderr).toBe(true);
   });

@@ -209,6 +209,9 @@ describe.skipIf(!isRoot)("a refused repository's configuration is ignored on eve
     await expect(lib.verifyCommit({ dir: r, env: baseEnv })).rejects.toThrow(/detected dubious ownership/);
     const payload = Buffer.from('tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor M <m@x> 1 +0000\ncommitter M <m@x> 1 +0000\n\nm\n');
     await expect(lib.verifyPayload({ cwd: r, env: baseEnv, payload, signature: signWith(w, leaf(w, { email: 'm@x' }), payload) })).rejects.toThrow(/detected dubious ownership/);
+    // onVerify too, even when given a trusted root of its own (the repository's policy would still be read).
+    const fs = await import('node:fs');
+    await expect(lib.onVerify({ fs, dir: r, env: baseEnv, trust: w.trust })('HEAD')).rejects.toThrow(/detected dubious ownership/);
     const show = runGitseal(r, ['show'], baseEnv);
     expect(show.status).toBe(2);
     expect(show.stderr).toMatch(/^gitseal: detected dubious ownership/);

@@ -263,6 +263,61 @@ describe('an RFC 3161 token on a Rekor v1 signature is checked, never ignored', 
   });
 });
 
+describe('claims of docs/security.md that had no test of their own', () => {
+  test('refused: a BOOLEAN other than 00/FF, where no parser reads it (an unsigned attribute)', async () => {
+    const r = await verdict(pemOf({ ...parts(), unsigned: [['1.2.3.4', tlv(TAG.BOOLEAN, Buffer.from([0x01]))]] }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse', code: 'BAD_CMS' });
+    expect(r.message).toMatch(/BOOLEAN must be one octet, 00 or FF/);
+  });
+
+  test('refused: basicConstraints with cA FALSE spelt out (a DEFAULT, X.690 §11.5)', async () => {
+    const k = parts({ extra: [der.seq(der.oid('2.5.29.19'), der.octets(der.seq(der.bool(false))))] });
+    const r = await verdict(pemOf(k));
+    expect(r).toMatchObject({ ok: false });
+    expect(r.message).toMatch(/cA FALSE/);
+  });
+
+  test('refused: a digest algorithm other than SHA-256/384/512 (SHA-1)', async () => {
+    const r = await verdict(pemOf({ ...parts(), digestAlgorithm: '1.3.14.3.2.26' }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse', code: 'BAD_CMS' });
+    expect(r.message).toMatch(/unsupported digest algorithm 1\.3\.14\.3\.2\.26/);
+  });
+
+  test('refused: a v2 Fulcio claim (…57264.1.12 sourceRepositoryURI) that is not a UTF8String, or not valid UTF-8', async () => {
+    const ia5 = await verdict(pemOf(parts({ extra: [der.seq(der.oid('1.3.6.1.4.1.57264.1.12'), der.octets(der.ia5('https://github.com/a/b')))] })));
+    expect(ia5).toMatchObject({ ok: false, failedCheck: 'parse' });
+    expect(ia5.message).toMatch(/1\.3\.6\.1\.4\.1\.57264\.1\.12 must be a UTF8String/);
+    const badUtf8 = await verdict(pemOf(parts({ extra: [der.seq(der.oid('1.3.6.1.4.1.57264.1.12'), der.octets(tlv(TAG.UTF8_STRING, Buffer.from([0x61, 0xff]))))] })));
+    expect(badUtf8).toMatchObject({ ok: false, failedCheck: 'parse' });
+    expect(badUtf8.message).toMatch(/not valid UTF-8/);
+  });
+
+  test('accepted: an RSA signer named rsaEncryption (RFC 3370 §3.2: the digest algorithm says the hash) or sha256WithRSAEncryption', async () => {
+    const { generateKeyPairSync, sign: rsaSign, createHash } = await import('node:crypto');
+    const { canonicalBody, hashedRekordV001 } = await import('../../src/rekor/body.js');
+    const { encodeTle } = await import('../../src/rekor/tle.js');
+    const { logEntry, sctExtension, tbsOf, signTbs } = await import('../verify/helpers/forge.js');
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const spki = publicKey.export({ type: 'spki', format: 'der' }) as Buffer;
+    const nb = new Date('2025-06-01T12:00:00Z');
+    const spec = { issuer: w.interName, subject: der.seq(), spki, notBefore: nb, notAfter: new Date(nb.getTime() + 600_000), extensions: [], signer: w.inter.privateKey, sha384: true };
+    const exts = [EXT.leafKeyUsage(), EXT.codeSigning(), EXT.ski(spki), EXT.aki(w.inter.spki), EXT.email('rsa@example.com'), EXT.issuerV1('https://accounts.example.com'), EXT.issuerV2('https://accounts.example.com')];
+    const serial = 77_000_001n;
+    const sct = sctExtension(tbsOf(spec, serial, exts), w.inter.spki, w.ct, w.ctLogId, BigInt(nb.getTime() + 1000));
+    const leafDer = signTbs(tbsOf(spec, serial, [...exts, sct]), w.inter.privateKey, true);
+    const attrs = signedAttributes(PAYLOAD, new Date('2025-06-01T12:00:30Z'));
+    const signature = rsaSign('sha256', attrs, privateKey);
+    const body = canonicalBody(hashedRekordV001(createHash('sha256').update(attrs).digest(), signature, leafDer));
+    const k = { signedAttrsSet: attrs, signature, leaf: leafDer, tle: encodeTle(logEntry(w, body)) };
+    for (const alg of ['1.2.840.113549.1.1.1', '1.2.840.113549.1.1.11']) {
+      const r = await verdict(pemOf({ ...k, signatureAlgorithmTlv: der.seq(der.oid(alg), der.null()) }));
+      expect(r, `${alg}: ${r.message}`).toMatchObject({ ok: true, identity: 'rsa@example.com' });
+    }
+    // …but not with a hash other than the digest algorithm's
+    const r = await verdict(pemOf({ ...k, signatureAlgorithmTlv: der.seq(der.oid('1.2.840.113549.1.1.12'), der.null()) }));
+    expect(r).toMatchObject({ ok: false, failedCheck: 'parse' });
+  });
+});
 
 /** `levels` SEQUENCEs, each holding the next, written in one pass (concatenating would be quadratic). */
 function nested(levels: number): Buffer {

@@ -92,7 +92,7 @@ export function signedParts(der: Buffer): string {
     version: t.version,
     proofIndex: String(t.inclusionProof?.logIndex),
     proofHashes: t.inclusionProof?.hashes.map((h) => h.toString('hex')),
-    // The signed note and the signature bytes; the key name on the signature line is not
+    // The signed note and the signature bytes; the key name on a v1 signature line is not
     // signed and not compared with the log's name (see verify.test.ts, "unsigned places").
     checkpoint: checkpointSigned(t.inclusionProof?.checkpoint ?? ''),
   });

@@ -11,9 +11,9 @@
  *   - the PEM armour around the DER (line breaks, whitespace; not text around the block, which is refused);
  *   - extra copies of certificates in SignedData.certificates (the signer is found by issuer+serial);
  *   - inside the embedded Rekor entry (cms-tle.test.ts): canonicalized_body (the verifier rebuilds
- *     the body), unknown protobuf fields, and the key name on the checkpoint's signature line
- *     ("— <name> <base64>"): the note is signed, the name is not, and checkpoint.ts picks the key by
- *     its 4-byte hint without comparing the name with the log's;
+ *     the body), unknown protobuf fields, and the key name on a Rekor v1 checkpoint's signature line
+ *     ("— <name> <base64>"): the note is signed, the name is not, and checkpoint.ts picks a v1 key by
+ *     its 4-byte hint (a Rekor v2 checkpoint's origin and name must be the log's);
  *   - edits that leave the bytes unchanged (e.g. shortening an empty subject).
  */
 import fc from 'fast-check';

@@ -17,10 +17,13 @@ import {
   logEntry,
   makeCert,
   makeLeaf,
+  makeV2Log,
   makeWorld,
   PAYLOAD,
   signedAttributes,
   signPayload,
+  trustWith,
+  v2Entry,
   type World,
 } from './helpers/forge.js';
 import { encodePem } from '../../src/util/pem.js';
@@ -127,10 +130,11 @@ describe('forged world: transparency log', () => {
     const s = signPayload(w, leaf, PAYLOAD, { noTlog: true });
     const { hashedRekordV002Body } = await import('../../src/verify/tlog.js');
     const body = hashedRekordV002Body(createHash('sha256').update(s.signedAttrsSet).digest(), s.signature, leaf.der);
-    // rekor-tiles is one tree: the entry's index is its proof's (tlog.ts refuses a mismatch).
-    const tle = { ...logEntry(w, body, { logIndex: 5n, treeIndex: 5 }), version: '0.0.2', signedEntryTimestamp: undefined, integratedTime: 0n };
+    // A real v2 log (its own C2SP checkpoint, test/adversarial/checkpoint-of-another-log-proves-inclusion.test.ts) and no token.
+    const v2 = makeV2Log();
+    const tle = v2Entry(v2, body);
     const cms = assembleCms({ signedAttrsSet: s.signedAttrsSet, signature: s.signature, leaf: leaf.der, tle: encodeTle(tle) });
-    const r = await verify(encodePem('SIGNED MESSAGE', cms));
+    const r = await verifySignature({ signature: encodePem('SIGNED MESSAGE', cms), payload: PAYLOAD, trust: trustWith(w, { tlogs: [v2.trustItem] }).trust, offline: true });
     expect(r).toMatchObject({ ok: false, kind: 'error', failedCheck: 'tlog' });
     expect(r.message).toMatch(/RFC 3161/);
   });

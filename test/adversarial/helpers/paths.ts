@@ -50,7 +50,7 @@ export class AllPaths {
   readonly server: string;
   readonly trustFile: string;
   private n = 0;
-  /** The policy the library path is given (git, the CLI and the hook read theirs from git config: see set()). */
+  /** The policy the library path is given, besides the repository's own (git config, see set()), which every path reads. */
   libPolicy?: Policy;
 
   constructor(trustJson: string, prefix = 'gitseal-adv-') {

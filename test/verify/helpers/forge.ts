@@ -576,7 +576,7 @@ export function makeTsa(cn = 'forged-tsa'): Tsa {
  * An RFC 3161 TimeStampToken over sha256(data) at `genTime`, signed by the TSA leaf, with the
  * ESS signing-certificate-v2 attribute and the TSA leaf embedded (SignedData v3, as TSAs write).
  */
-export function tsaToken(tsa: Tsa, data: Buffer, genTime: Date, extraCerts: Buffer[] = []): Buffer {
+export function tsaToken(tsa: Tsa, data: Buffer, genTime: Date, extraCerts: Buffer[] = [], tstInfoTail: Buffer[] = []): Buffer {
   const attr = (oid: string, v: Buffer) => der.seq(der.oid(oid), der.setOf(v));
   const tstInfo = der.seq(
     der.int(1),
@@ -584,6 +584,8 @@ export function tsaToken(tsa: Tsa, data: Buffer, genTime: Date, extraCerts: Buff
     der.seq(der.seq(der.oid('2.16.840.1.101.3.4.2.1')), der.octets(createHash('sha256').update(data).digest())),
     der.int(4242),
     der.generalizedTime(genTime),
+    // accuracy, ordering, nonce, tsa [0], extensions [1] (RFC 3161 §2.4.2), as the test shapes them
+    ...tstInfoTail,
   );
   const f = leafTbsFields(tsa.leafCert);
   const essCertId = der.seq(der.octets(createHash('sha256').update(tsa.leafCert).digest()), der.seq(der.seq(tlv(0xa4, f.issuer)), f.serial));
@@ -652,13 +654,31 @@ export function makeV2Log(logName = 'log2025-forged.rekor.example'): V2Log {
  * A hashedrekord v0.0.2 entry for `body` at tree index `index` of a `size`-leaf tree, with a
  * C2SP checkpoint the log signs; `logIndex` is the entry's own (unauthenticated) index field.
  */
-export function v2Entry(log: V2Log, body: Buffer, o: { index?: number; size?: number; logIndex?: bigint; proofIndex?: bigint } = {}): TransparencyLogEntry {
+export function v2Entry(
+  log: V2Log,
+  body: Buffer,
+  o: {
+    index?: number;
+    size?: number;
+    logIndex?: bigint;
+    proofIndex?: bigint;
+    /** The checkpoint's origin line instead of the log's name (the log's key still signs it). */
+    origin?: string;
+    /** The name on the log's signature line (its key hint computed from it, C2SP style) instead of the log's name. */
+    keyName?: string;
+    /** Cosigners (witnesses) whose signature lines follow the log's. */
+    witnesses?: Array<{ name: string; key: { privateKey: KeyObject; publicKey: KeyObject } }>;
+  } = {},
+): TransparencyLogEntry {
   const size = o.size ?? 6;
   const index = o.index ?? 4;
   const leaves = Array.from({ length: size }, (_, i) => (i === index ? body : Buffer.from(`v2 entry ${i}`)));
   const root = mth(leaves);
-  const note = `${log.name}\n${size}\n${root.toString('base64')}\n`;
+  const note = `${o.origin ?? log.name}\n${size}\n${root.toString('base64')}\n`;
   const sig = sign(null, Buffer.from(note), log.key.privateKey);
+  const keyName = o.keyName ?? log.name;
+  const hint = keyName === log.name ? log.logId.subarray(0, 4) : c2spKeyId(keyName, log.spki).subarray(0, 4);
+  const lines = [`\u2014 ${keyName} ${Buffer.concat([hint, sig]).toString('base64')}`, ...(o.witnesses ?? []).map((x) => noteSignatureLine(x.name, x.key, note))];
   return {
     logIndex: o.logIndex ?? BigInt(index),
     logId: log.logId,
@@ -670,9 +690,20 @@ export function v2Entry(log: V2Log, body: Buffer, o: { index?: number; size?: nu
       rootHash: root,
       treeSize: BigInt(size),
       hashes: auditPath(index, leaves),
-      checkpoint: `${note}\n\u2014 ${log.name} ${Buffer.concat([log.logId.subarray(0, 4), sig]).toString('base64')}\n`,
+      checkpoint: `${note}\n${lines.join('\n')}\n`,
     },
   };
+}
+
+/** C2SP signed-note key id of an Ed25519 SPKI under `keyName`: SHA-256(name || 0x0A || 0x01 || key). */
+export function c2spKeyId(keyName: string, spki: Buffer): Buffer {
+  return createHash('sha256').update(Buffer.concat([Buffer.from(keyName + '\n'), Buffer.from([1]), spki.subarray(spki.length - 32)])).digest();
+}
+
+/** A C2SP signature line by `key` (Ed25519) named `keyName` over a checkpoint note. */
+export function noteSignatureLine(keyName: string, key: { privateKey: KeyObject; publicKey: KeyObject }, note: string): string {
+  const spki = key.publicKey.export({ type: 'spki', format: 'der' }) as Buffer;
+  return `\u2014 ${keyName} ${Buffer.concat([c2spKeyId(keyName, spki).subarray(0, 4), sign(null, Buffer.from(note), key.privateKey)]).toString('base64')}`;
 }
 
 /** hashedrekord v0.0.2 body (rekor-tiles protobuf JSON), written independently of src/verify/tlog.ts. */
