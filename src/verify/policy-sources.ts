@@ -13,47 +13,26 @@
  * source can widen another. Every source in force is named in `applied`, which the CLI prints.
  * Empty values are refused (validatePolicy, src/config/load.ts), never read as "no policy".
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { GitsealConfig } from '../config/types.js';
 import { describeError, fsReason, GitsealError } from '../errors.js';
+import { readBounded } from '../util/read-bounded.js';
 import { hasConstraints, parseAllowedSigners, validatePolicy, type AllowedSigner, type IdentityPolicy, type Policy, type PolicyFieldName } from './policy.js';
 
 /** Largest allowed-signers file read (a policy, not a data set). */
 const MAX_ALLOWED_SIGNERS_BYTES = 1024 * 1024;
 
-/**
- * At most `limit` + 1 bytes of `file`, read in chunks: the file may be repository content
- * (.gitseal/allowed_signers), a pipe (`--allowed-signers <(…)`) or a device that never ends.
- */
-function readBounded(file: string, limit: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buf = Buffer.alloc(64 * 1024);
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
-      total += n;
-      if (total > limit) break;
-    }
-    return Buffer.concat(chunks);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Read and parse an allowed-signers file; `origin` says where its name came from, for messages. */
 export function readAllowedSignersFile(file: string, origin: string): AllowedSigner[] {
   if (file === '') throw new GitsealError('USAGE', `${origin} is empty; an empty value would turn the signer policy off, so it is refused`);
-  let data: Buffer;
+  // Bounded whatever the file is: repository content (.gitseal/allowed_signers), a pipe
+  // (`--allowed-signers <(…)`) or a device that never ends.
+  let data: Buffer | undefined;
   try {
     data = readBounded(file, MAX_ALLOWED_SIGNERS_BYTES);
   } catch (e) {
     throw new GitsealError('POLICY', `cannot read the allowed signers file ${file} (${origin}): ${fsReason(e) ?? describeError(e)}`);
   }
-  if (data.length > MAX_ALLOWED_SIGNERS_BYTES) throw new GitsealError('POLICY', `the allowed signers file ${file} (${origin}) is larger than 1 MiB`);
+  if (!data) throw new GitsealError('POLICY', `the allowed signers file ${file} (${origin}) is larger than 1 MiB`);
   return parseAllowedSigners(data.toString('utf8'), file);
 }
 

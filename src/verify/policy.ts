@@ -6,6 +6,8 @@
  */
 import { GitsealError } from '../errors.js';
 import { payloadIdentity } from '../git/object.js';
+import { linearRegExp } from '../util/linear-regexp.js';
+import { terminalSafe } from '../util/terminal-text.js';
 
 export interface IdentityPolicy {
   certificateIdentity?: string;
@@ -54,39 +56,78 @@ export interface PolicyOutcome {
   reason?: string;
 }
 
-/** Compile a user regexp so it must match the whole value (cosign leaves it unanchored; we do not). */
-export function wholeRegexp(src: string, what: string, code: 'POLICY' | 'USAGE' = 'POLICY'): RegExp {
+/** Longest policy regexp accepted (its source, before anchoring). */
+export const MAX_REGEXP_LENGTH = 1024;
+/** Longest value (identity, issuer) a policy regexp is run against; a longer one matches no regexp. */
+export const MAX_MATCHED_LENGTH = 4096;
+
+/**
+ * Compile a user regexp so it must match the whole value (cosign leaves it unanchored; we do
+ * not), on V8's linear-time engine (src/util/linear-regexp.ts): the pattern may come from a
+ * repository's allowed-signers file, and on the backtracking engine `^(a+)+$` against a long
+ * SAN never returned. Refused: no regexp, longer than MAX_REGEXP_LENGTH, or one the linear
+ * engine cannot run (backreferences, lookaround). The message shows the source escaped, except
+ * for an allowed-signers file's line (showSource false).
+ */
+export function wholeRegexp(src: string, what: string, code: 'POLICY' | 'USAGE' = 'POLICY', showSource = true): RegExp {
+  // A line of an allowed-signers file is never echoed (parseAllowedSigners): `what` names its line.
+  const shown = () => (showSource ? `: ${terminalSafe(src.length > 80 ? `${src.slice(0, 80)}…` : src)}` : '');
+  if (src.length > MAX_REGEXP_LENGTH) throw new GitsealError(code, `invalid regular expression for ${what}: longer than ${MAX_REGEXP_LENGTH} characters${shown()}`);
   try {
     // It must be a regular expression on its own first: "alice@x\.com)|(.*" is not one, but
     // wrapped it becomes ^(?:alice@x\.com)|(.*)$ — anchored at neither end for the second
     // branch — and lets everyone in while reading like alice alone.
     new RegExp(src);
-    return new RegExp(`^(?:${src})$`);
   } catch {
-    throw new GitsealError(code, `invalid regular expression for ${what}: ${src}`);
+    throw new GitsealError(code, `invalid regular expression for ${what}${shown()}`);
+  }
+  try {
+    return linearRegExp(`^(?:${src})$`);
+  } catch {
+    throw new GitsealError(code, `invalid regular expression for ${what}${shown()}: backreferences and lookaround are not supported (policy regexps run in linear time)`);
   }
 }
 
 function matches(rule: string | RegExp, value: string | undefined): boolean {
   if (value === undefined) return false;
-  return typeof rule === 'string' ? rule === value : rule.test(value);
+  if (typeof rule === 'string') return rule === value;
+  return value.length <= MAX_MATCHED_LENGTH && rule.test(value);
 }
 
 function show(rule: string | RegExp): string {
   return typeof rule === 'string' ? rule : `/${rule.source.slice(4, -2)}/`;
 }
 
-/** Parse an allowed-signers file: "<identity|re:regexp> <issuer|re:regexp>" per line, # comments. */
+/** Most regexp source (after `re:`) one allowed-signers file may hold: matching costs pattern × value. */
+export const MAX_ALLOWED_SIGNERS_REGEXP_TOTAL = 64 * 1024;
+
+/**
+ * Parse an allowed-signers file: "<identity|re:regexp> <issuer|re:regexp>" per line, # comments.
+ * Errors name the file, the line number and the problem, never the line: the file is whatever
+ * a configuration names (`gitseal.allowedSignersFile=/proc/self/environ` printed the
+ * environment, tokens included, into the error). A file with a NUL byte is no text file.
+ */
 export function parseAllowedSigners(text: string, file = 'allowed signers file'): AllowedSigner[] {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split('\n').length;
+    throw new GitsealError('POLICY', `${file} line ${line}: a NUL byte; an allowed-signers file is text`);
+  }
   const out: AllowedSigner[] = [];
+  let regexpTotal = 0;
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/(^|\s)#.*$/, '').trim();
     if (!line) return;
     const parts = line.split(/\s+/);
     if (parts.length !== 2) {
-      throw new GitsealError('POLICY', `${file} line ${i + 1}: expected "<identity> <issuer>", got "${line}"`);
+      throw new GitsealError('POLICY', `${file} line ${i + 1}: expected "<identity> <issuer>" (two fields), found ${parts.length}`);
     }
-    const rule = (s: string, what: string) => (s.startsWith('re:') ? wholeRegexp(s.slice(3), `${what} on ${file} line ${i + 1}`) : s);
+    const rule = (s: string, what: string) => {
+      if (!s.startsWith('re:')) return s;
+      regexpTotal += s.length - 3;
+      if (regexpTotal > MAX_ALLOWED_SIGNERS_REGEXP_TOTAL) throw new GitsealError('POLICY', `${file} line ${i + 1}: more than ${MAX_ALLOWED_SIGNERS_REGEXP_TOTAL / 1024} KiB of regular expressions in one file`);
+      return wholeRegexp(s.slice(3), `${what} on ${file} line ${i + 1}`, 'POLICY', false);
+    };
     out.push({ identity: rule(parts[0], 'identity'), issuer: rule(parts[1], 'issuer'), text: line, line: i + 1 });
   });
   return out;

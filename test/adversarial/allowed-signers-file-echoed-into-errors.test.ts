@@ -1,0 +1,82 @@
+/**
+ * The allowed-signers file is whatever a configuration names, and a repository's config names
+ * it: `gitseal.allowedSignersFile=/proc/self/environ`, or any file holding a secret, made the
+ * parse error quote the offending line — `expected "<identity> <issuer>", got "GITHUB_TOKEN=…"`
+ * — into `git log --show-signature`'s stderr, `gitseal verify`'s error, the library's thrown
+ * message and the pre-receive hook's refusal (which a pusher reads). Now an error names the
+ * file, the line number and the problem, never the line's text; a NUL byte (no text file has
+ * one; /proc/self/environ is NUL-separated) is refused as such.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { verifyPayload } from '../../src/lib.js';
+import { parseAllowedSigners } from '../../src/verify/policy.js';
+import { checkPolicy } from '../../src/cli/doctor-policy.js';
+import type { GitsealConfig } from '../../src/config/types.js';
+import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
+import { AllPaths } from './helpers/paths.js';
+
+const SECRET = 'ghp_s3cr3tT0kenThatMustNeverBePrinted';
+const ISSUER = 'https://accounts.example.com';
+
+let w: World;
+let paths: AllPaths;
+beforeAll(() => {
+  w = makeWorld();
+  paths = new AllPaths(w.trustJson, 'gitseal-adv-echo-');
+});
+afterAll(() => paths?.cleanup());
+
+function commit(): { raw: Buffer; payload: Buffer; pem: string } {
+  const payload = commitPayload(['author A <alice@example.com> 1748779200 +0000', 'committer A <alice@example.com> 1748779200 +0000']);
+  const pem = signPayload(w, makeLeaf(w, { email: 'alice@example.com' }), payload).pem;
+  return { raw: signedCommit(payload, pem), payload, pem };
+}
+
+const files: Array<[string, string, RegExp]> = [
+  ['a line with one field (an environment dump, a token file)', `alice@example.com ${ISSUER}\nTOKEN=${SECRET}\n`, /line 2: expected "<identity> <issuer>" \(two fields\), found 1/],
+  ['a line with three fields', `alice@example.com ${ISSUER}\nexport TOKEN = ${SECRET}\n`, /line 2: expected "<identity> <issuer>" \(two fields\), found 4/],
+  ['a bad regexp holding the secret', `re:(${SECRET} ${ISSUER}\n`, /invalid regular expression for identity on .* line 1$/m],
+  ['NUL-separated variables, as /proc/self/environ', `HOME=/root\0TOKEN=${SECRET}\0`, /line 1: a NUL byte; an allowed-signers file is text/],
+];
+
+describe('an allowed-signers line never reaches an error message', () => {
+  test.each(files)('parser: %s', (_name, text, reason) => {
+    let message = '';
+    try {
+      parseAllowedSigners(text, 'F');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(reason);
+    expect(message).not.toContain(SECRET);
+  });
+
+  test.each(files)('every path: %s', async (name, text, reason) => {
+    const file = join(paths.sb.dir, `signers-${name.replace(/\W+/g, '-')}`);
+    writeFileSync(file, text);
+    paths.set('gitseal.allowedSignersFile', file);
+    try {
+      const c = commit();
+      const oid = paths.store(c.raw);
+      const git = paths.git(oid);
+      expect(git.letter).toBe('E');
+      expect(git.stderr).toMatch(reason);
+      const cli = paths.cli(oid);
+      expect(cli.status).not.toBe(0);
+      expect(cli.stderr).toMatch(reason);
+      let lib = '';
+      await verifyPayload({ payload: c.payload, signature: c.pem, trust: w.trust, cwd: paths.repo, env: paths.sb.env }).catch((e: Error) => (lib = e.message));
+      expect(lib).toMatch(reason);
+      const hook = paths.hook(oid, {});
+      expect(hook.accepted).toBe(false);
+      const cfg = { allowedSignersFile: file, sources: { allowedSignersFile: 'git config gitseal.allowedSignersFile' } } as unknown as GitsealConfig;
+      const doctor = checkPolicy(cfg, paths.repo);
+      expect(doctor.status).toBe('fail');
+      for (const out of [git.stderr, git.statusLines, cli.stdout, cli.stderr, lib, hook.stderr, JSON.stringify(doctor)]) expect(out).not.toContain(SECRET);
+    } finally {
+      for (const r of [paths.repo, paths.server]) paths.sb.git(['config', '--unset', 'gitseal.allowedSignersFile'], r);
+    }
+  });
+});
