@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { makeHistory, writeLoose } from './fixtures.mjs';
 import { benchSea } from './sea.mjs';
+import { benchP1 } from './p1.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, 'test/fixtures/gitsign-corpus');
@@ -154,24 +155,16 @@ const gitseal = join(ROOT, 'bin/gitseal');
 if (doP1) {
 // ---------------------------------------------------------------- P1: one --verify call
 log('P1: gitseal --status-fd=1 --verify SIG - (offline-mode signature, embedded public-good root)');
-const nodeBase = timeProcess(process.execPath, ['-e', '0'], { env: childEnv });
 const nodeRss = peakRss(process.execPath, ['-e', '0'], { env: childEnv });
 let p1;
+let nodeBase;
 if (existsSync(join(ROOT, 'dist/main.js'))) {
-  const probe = spawnSync(process.execPath, [gitseal, '--status-fd=1', '--verify', join(tmp, 'sig.pem'), '-'], { input: samplePayload, env: childEnv, cwd: tmp });
-  const good = probe.status === 0 && /\n\[GNUPG:\] GOODSIG /.test('\n' + probe.stdout.toString());
-  if (!good) notes.push(`P1: gitseal --verify did not report GOODSIG (exit ${probe.status}): ${probe.stderr.toString().trim().split('\n')[0] ?? ''}`);
-  p1 = timeProcess(process.execPath, [gitseal, '--status-fd=1', '--verify', join(tmp, 'sig.pem'), '-'], { input: samplePayload, env: childEnv });
-  const rss = peakRss(process.execPath, [gitseal, '--status-fd=1', '--verify', join(tmp, 'sig.pem'), '-'], { input: samplePayload, env: childEnv });
-  row('P1 wall, `gitseal --verify` (ms)', fmt(p1.ms), `node -e 0: ${fmt(nodeBase.ms)}`, fmt(p1.ms / nodeBase.ms, 2) + '×', '≤ 1.3×', good && p1.ms / nodeBase.ms <= 1.3);
-  const cpuBase = cpuProcess(['-e', '0'], { env: childEnv });
-  const cpuVerify = cpuProcess([gitseal, '--status-fd=1', '--verify', join(tmp, 'sig.pem'), '-'], { input: samplePayload, env: childEnv });
-  row('P1 CPU, `gitseal --verify` (ms, user+sys)', fmt(cpuVerify), `node -e 0: ${fmt(cpuBase)}`, fmt(cpuVerify / cpuBase, 2) + '×', '≤ 1.3× (wall)', good && cpuVerify / cpuBase <= 1.3);
-  // The same call through the ES-module entry (what bin/gitseal ran before dist/fast-verify.cjs).
-  const cpuEsm = cpuProcess([join(ROOT, 'dist/main.js'), '--status-fd=1', '--verify', join(tmp, 'sig.pem'), '-'], { input: samplePayload, env: childEnv });
-  notes.push(`P1: CPU of the same call through dist/main.js (ES modules, no code cache): ${fmt(cpuEsm)} ms; bin/gitseal (dist/fast-verify.cjs + V8 code cache): ${fmt(cpuVerify)} ms; node -e 0: ${fmt(cpuBase)} ms`);
-  row('P1 peak RSS (MiB)', fmt(rss / 1024), `node -e 0: ${fmt(nodeRss / 1024)}`, fmt(rss / nodeRss, 2) + '×', '≤ 1.5×', good && rss / nodeRss <= 1.5);
+  // scripts/bench/p1.mjs: git's call as git makes it, interleaved with node -e 0, and hyperfine beside it.
+  const m = await benchP1({ root: ROOT, tmp, H, sampleSig, samplePayload, childEnv, runs: Math.max(RUNS, 30), row, notes, fmt, log });
+  p1 = m.p1;
+  nodeBase = m.nodeBase;
 } else {
+  nodeBase = timeProcess(process.execPath, ['-e', '0'], { env: childEnv });
   notes.push('P1: dist/main.js missing (run the build)');
 }
 // The single-file executable, the same call (scripts/bench/sea.mjs).
