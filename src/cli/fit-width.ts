@@ -8,7 +8,7 @@
  * This works on the strings as they will be printed — after escaping (the cells are already safe
  * to print) and with colour codes, which take no columns and are never cut. Pure.
  */
-import { table } from './output.js';
+import { table, visibleLength } from './output.js';
 
 // eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[0-9;]*m/g;
@@ -108,19 +108,23 @@ export interface FitOptions {
   gap?: number;
 }
 
-/**
- * Rows laid out as src/cli/output.ts table() does (columns padded, `gap` spaces between, the
- * last not padded), fitted into `width` columns: the `shrink` columns are shortened (widest
- * first, down to `min`) until the row fits, and a last cell that still does not fit is printed
- * whole on the next line, indented. Without a width the table is returned unchanged.
- */
-export function fitTable(rows: string[][], width: number | undefined, o: FitOptions): string {
+/** Column widths for rows: fitted into `width` (the `shrink` columns shortened), or natural without one. */
+export interface TableLayout {
+  width: number | undefined;
+  widths: number[];
+  o: FitOptions;
+}
+
+/** The widths fitTable() gives `rows` (the `shrink` columns narrowed, widest first, to fit `width`). */
+export function layoutTable(rows: string[][], width: number | undefined, o: FitOptions): TableLayout {
   const gap = o.gap ?? 2;
-  if (width === undefined || rows.length === 0) return table(rows, gap);
-  const n = Math.max(...rows.map((r) => r.length));
+  const n = Math.max(0, ...rows.map((r) => r.length));
   const natural: number[] = Array(n).fill(0);
-  for (const r of rows) r.forEach((c, i) => (natural[i] = Math.max(natural[i]!, displayWidth(c))));
+  // Without a width the padding is table()'s (src/cli/output.ts): by visible length.
+  const measure = width === undefined ? visibleLength : displayWidth;
+  for (const r of rows) r.forEach((c, i) => (natural[i] = Math.max(natural[i]!, measure(c))));
   const widths = [...natural];
+  if (width === undefined) return { width, widths, o };
   const lead = n - 1; // the columns before the free-text one
   const min = o.min ?? 12;
   // Keep room for a short last cell ("policy ok", "commit is not signed") on the row itself.
@@ -133,15 +137,79 @@ export function fitTable(rows: string[][], width: number | undefined, o: FitOpti
     if (widest < 0) break;
     widths[widest]!--;
   }
-  const leadWidth = widths.slice(0, lead).reduce((a, b) => a + b, 0) + gap * lead;
-  const lines: string[] = [];
-  for (const r of rows) {
-    const cells = r.map((c, i) => (i < lead && o.shrink.includes(i) ? shortenMiddle(c, widths[i]!) : c));
-    const last = cells[lead] ?? '';
-    const below = last !== '' && leadWidth + displayWidth(last) > width;
-    const shown = cells.map((c, i) => (i === lead ? (below ? '' : c) : i === r.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i]! - displayWidth(c)) + gap)));
-    lines.push(shown.join('').trimEnd());
-    if (below) lines.push(`    ${last}`);
+  return { width, widths, o };
+}
+
+/**
+ * One row's lines under `layout` (one line, or two when the last cell moves below). A column
+ * that is not shortened and is wider here than in the layout widens the layout for this and
+ * later rows: a streamed table never needs every row to lay out the next.
+ */
+export function formatRow(r: string[], layout: TableLayout): string[] {
+  const { width, widths, o } = layout;
+  const gap = o.gap ?? 2;
+  if (width === undefined) {
+    for (let i = 0; i < r.length - 1; i++) widths[i] = Math.max(widths[i] ?? 0, visibleLength(r[i]!));
+    return [r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c) + gap))).join('').trimEnd()];
   }
-  return lines.join('\n');
+  const lead = widths.length - 1;
+  for (let i = 0; i < Math.min(lead, r.length); i++) if (!o.shrink.includes(i)) widths[i] = Math.max(widths[i] ?? 0, displayWidth(r[i]!));
+  const leadWidth = widths.slice(0, lead).reduce((a, b) => a + b, 0) + gap * lead;
+  const cells = r.map((c, i) => (i < lead && o.shrink.includes(i) ? shortenMiddle(c, widths[i]!) : c));
+  const last = cells[lead] ?? '';
+  const below = last !== '' && leadWidth + displayWidth(last) > width;
+  const shown = cells.map((c, i) => (i === lead ? (below ? '' : c) : i === r.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i]! - displayWidth(c)) + gap)));
+  const lines = [shown.join('').trimEnd()];
+  if (below) lines.push(`    ${last}`);
+  return lines;
+}
+
+/**
+ * Rows laid out as src/cli/output.ts table() does (columns padded, `gap` spaces between, the
+ * last not padded), fitted into `width` columns: the `shrink` columns are shortened (widest
+ * first, down to `min`) until the row fits, and a last cell that still does not fit is printed
+ * whole on the next line, indented. Without a width the table is returned unchanged.
+ */
+export function fitTable(rows: string[][], width: number | undefined, o: FitOptions): string {
+  const gap = o.gap ?? 2;
+  if (width === undefined || rows.length === 0) return table(rows, gap);
+  const layout = layoutTable(rows, width, o);
+  return rows.flatMap((r) => formatRow(r, layout)).join('\n');
+}
+
+/**
+ * A table printed as its rows arrive (`gitseal verify` over 100,000 commits): the first
+ * `window` rows are held to lay the columns out (so a short table is exactly fitTable()'s), then
+ * every row is printed at once under that layout. Memory: `window` rows, whatever the count.
+ */
+export class StreamTable {
+  private held: string[][] | undefined = [];
+  private layout: TableLayout | undefined;
+
+  constructor(
+    private readonly width: number | undefined,
+    private readonly o: FitOptions,
+    private readonly window = 256,
+  ) {}
+
+  /** Lines ready to print (none while the first rows are held). */
+  push(row: string[]): string[] {
+    if (this.held) {
+      this.held.push(row);
+      if (this.held.length < this.window) return [];
+      const rows = this.held;
+      this.held = undefined;
+      this.layout = layoutTable(rows, this.width, this.o);
+      return rows.flatMap((r) => formatRow(r, this.layout!));
+    }
+    return formatRow(row, this.layout!);
+  }
+
+  /** The lines still held (a table shorter than the window: exactly fitTable()'s). */
+  end(): string[] {
+    if (!this.held) return [];
+    const rows = this.held;
+    this.held = undefined;
+    return rows.length ? fitTable(rows, this.width, this.o).split('\n') : [];
+  }
 }

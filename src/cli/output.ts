@@ -117,3 +117,111 @@ export function humanDuration(seconds: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86400)}d`;
 }
+
+/**
+ * Lines to a stream in chunks of up to 64 KiB, waiting for 'drain' when the stream says so: a
+ * command printing 100,000 rows neither builds them into one string nor outruns a slow reader.
+ */
+export class LineWriter {
+  private buf: string[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream = process.stdout,
+    private readonly chunk = 64 * 1024,
+    /** Called before each write (a progress line on the same terminal is erased first). */
+    private readonly before?: () => void,
+  ) {}
+
+  /** Queue text (whole lines, with their "\n"); resolves at once unless the stream is full. */
+  async write(text: string): Promise<void> {
+    this.buf.push(text);
+    this.size += text.length;
+    if (this.size >= this.chunk) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.size === 0) return;
+    this.before?.();
+    const data = this.buf.join('');
+    this.buf = [];
+    this.size = 0;
+    if (!this.stream.write(data)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+  }
+}
+
+/**
+ * Where a machine-readable document being streamed on stdout ends when the command fails
+ * half-way (src/cli/run.ts report()): the document is closed with the error rather than
+ * followed by a second one (fail() returns false when nothing was printed yet). Set by the
+ * command while it streams.
+ */
+let openDocument: { fail(code: string, message: string): boolean } | undefined;
+export function setOpenDocument(d: typeof openDocument): void {
+  openDocument = d;
+}
+export function getOpenDocument(): typeof openDocument {
+  return openDocument;
+}
+
+export interface ProgressState {
+  done: number;
+  total?: number;
+}
+
+/**
+ * A progress line on stderr for long runs — objects done, rate and ETA — redrawn in place at
+ * most 10 times a second and erased at the end; nothing at all unless stderr is a terminal
+ * (never in a pipe, a log or CI's output). Returns the tick and stop functions.
+ */
+export function startProgress(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+  o: { now?: () => number; interval?: number } = {},
+): { tick(n?: number): void; setTotal(total: number): void; clear(): void; stop(): void; readonly active: boolean } {
+  const active = stream.isTTY === true && !process.env.GITSEAL_NO_SPINNER;
+  const now = o.now ?? (() => Date.now());
+  const every = o.interval ?? 100;
+  const t0 = now();
+  let done = 0;
+  let total: number | undefined;
+  let last = 0;
+  let shown = false;
+  const group = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const draw = () => {
+    const elapsed = (now() - t0) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : 0;
+    let line = `${label} ${group(done)}${total !== undefined ? ` of ${group(total)}` : ''}`;
+    if (elapsed >= 0.5 && rate > 0) {
+      line += `, ${group(Math.round(rate))}/s`;
+      if (total !== undefined && total >= done) line += `, ETA ${humanDuration((total - done) / rate)}`;
+    }
+    const cols = typeof stream.columns === 'number' && stream.columns > 1 ? stream.columns - 1 : 79;
+    stream.write(`\r\u001b[2K${line.slice(0, cols)}`);
+    shown = true;
+    last = now();
+  };
+  const timer = active ? setInterval(draw, every) : undefined;
+  timer?.unref();
+  return {
+    get active() {
+      return active;
+    },
+    tick(n = 1) {
+      done += n;
+      if (active && now() - last >= every) draw();
+    },
+    setTotal(t: number) {
+      total = t;
+    },
+    clear() {
+      if (active && shown) stream.write('\r\u001b[2K');
+      shown = false;
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      if (active && shown) stream.write('\r\u001b[2K');
+      shown = false;
+    },
+  };
+}

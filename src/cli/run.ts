@@ -12,11 +12,11 @@ import type { Command, Config, Interfaces } from '@oclif/core';
 import { GitsealError, describeError, isFsError } from '../errors.js';
 import { CATALOG } from './catalog.js';
 import { overview } from './help.js';
-import { colourEnabled, err as errPaint, out as outPaint, printJson } from './output.js';
+import { colourEnabled, err as errPaint, getOpenDocument, out as outPaint, printJson } from './output.js';
 import { gitsealVersion, packageRoot } from './root.js';
 import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
-import { terminalSafe } from '../util/terminal-text.js';
+import { terminalSafe, terminalSafeJson } from '../util/terminal-text.js';
 import { embeddedDoc, embeddedPackageJson, embeddedRoot, embeddedText, isEmbedded } from '../sea/embedded.js';
 import { usageMessage } from './usage-error.js';
 
@@ -105,6 +105,7 @@ function showTopic(topic: string): void {
 
 export async function runCli(argv: string[]): Promise<void> {
   const json = beforeDoubleDash(argv).includes('--json');
+  const jsonLines = beforeDoubleDash(argv).includes('--json-lines');
   try {
     if (argv.length === 0 || (argv.length === 1 && (HELP_FLAGS.has(argv[0]!) || argv[0] === 'help'))) return showOverview();
     if (argv[0] === '--version' || argv[0] === '-V') argv = ['version', ...argv.slice(1)];
@@ -139,7 +140,7 @@ export async function runCli(argv: string[]): Promise<void> {
     const config = await loadConfig();
     await config.runCommand(found.id, found.rest);
   } catch (e) {
-    report(e, json, argv);
+    report(e, json, argv, jsonLines);
   }
 }
 
@@ -149,7 +150,7 @@ interface OclifErrorShape {
 }
 
 /** One line for a person (and the JSON error object under --json); sets the exit status. */
-function report(e: unknown, json: boolean, argv: string[]): void {
+function report(e: unknown, json: boolean, argv: string[], jsonLines = false): void {
   const oc = e as OclifErrorShape;
   if (oc && oc.code === 'EEXIT' && typeof oc.oclif?.exit === 'number') {
     process.exitCode = oc.oclif.exit;
@@ -180,7 +181,12 @@ function report(e: unknown, json: boolean, argv: string[]): void {
   }
   // Messages quote file names, refs and values from repositories and signatures.
   message = terminalSafe(redactSecrets(message));
-  if (json) printJson({ error: { code, message } });
+  // A document already streaming on stdout (verify --json, --json-lines) ends with the error.
+  const open = getOpenDocument();
+  if (open?.fail(code, message)) {
+    /* closed with the error */
+  } else if (json) printJson({ error: { code, message } });
+  else if (jsonLines) process.stdout.write(terminalSafeJson(JSON.stringify({ error: { code, message } })) + '\n');
   process.stderr.write(`${errPaint.red('gitseal:')} ${message}\n`);
   if (bug) {
     if (process.env.GITSEAL_DEBUG && e instanceof Error && e.stack) process.stderr.write(redactSecrets(e.stack) + '\n');

@@ -15,7 +15,7 @@ import { parseSignedObject, type HashAlgo } from '../git/object.js';
 import { hashAlgoOf, isMissing, readObjects, readRange, type MissingObject, type RawObject } from '../git/reader.js';
 import type { RekorSearch } from '../rekor/search.js';
 import type { TrustedRoot } from '../trust/trusted-root.js';
-import { VerifiedCache } from './cache.js';
+import { cacheableVerdict, resultFromCache, VerifiedCache } from './cache.js';
 import { verifySignature } from './pipeline.js';
 import type { Policy } from './policy.js';
 import type { VerifyResult } from './result.js';
@@ -232,6 +232,15 @@ class Pool {
 
 const BATCH = 32;
 
+/**
+ * Objects read but not yet yielded (queued, in flight, or done out of order): past this the
+ * reader waits, so memory stays flat over any range however the workers finish. Room for every
+ * worker's full depth twice over, so the window never starves the pool.
+ */
+export function readAheadWindow(workers: number): number {
+  return Math.max(1024, 2 * 4 * BATCH * (workers + 1));
+}
+
 interface Pending {
   raw: Buffer;
   oid: string;
@@ -267,19 +276,13 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
   let pool: Pool | undefined;
   let queue: VerifyJob[] = [];
 
+  const window = readAheadWindow(maxWorkers);
   const finish = (partial: ObjectResult, item: Pending, result: VerifyResult) => {
     partial.result = result;
     partial.status = statusOf(result);
-    if (result.ok && cache) {
-      cache.put(item.oid, item.raw, {
-        identity: result.identity,
-        issuer: result.issuer,
-        fingerprint: result.fingerprint,
-        logIndex: result.logIndex,
-        integratedTime: result.integratedTime,
-        policy: result.policy,
-      });
-    }
+    // Good verdicts, and failures that cannot change (src/verify/cache.ts cacheableVerdict).
+    const keep = cache ? cacheableVerdict(result, opts.offline) : undefined;
+    if (keep) cache!.put(item.oid, item.raw, keep);
     ready.set(partial.seq, partial);
   };
   const onResults = (rs: JobResult[]) => {
@@ -337,19 +340,8 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
             const hit = partial.format === 'x509' ? cache?.get(o.oid, o.data) : undefined;
             if (hit) {
               partial.cached = true;
-              partial.status = 'good';
-              partial.result = {
-                ok: true,
-                kind: 'good',
-                identity: hit.identity,
-                issuer: hit.issuer,
-                fingerprint: hit.fingerprint,
-                logIndex: hit.logIndex,
-                integratedTime: hit.integratedTime,
-                policy: hit.policy,
-                policyMatched: hit.policy !== undefined ? true : undefined,
-                message: `good signature from ${hit.identity ?? '(no identity)'} (${hit.issuer ?? 'unknown issuer'}), verified ${hit.verifiedAt.toISOString()}`,
-              };
+              partial.result = resultFromCache(hit);
+              partial.status = statusOf(partial.result);
               ready.set(s, partial);
             } else if (partial.format !== 'x509') {
               partial.result = errorResult('BAD_CMS', `not a gitsign/x509 signature (${partial.format}); gitseal verifies x509 signatures only`);
@@ -366,6 +358,16 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
         }
       }
       yield* flushReady();
+      // Backpressure: the reader (and git behind it) waits while the window is full.
+      if (seq - next >= window) {
+        await dispatch(true);
+        yield* flushReady();
+        while (seq - next >= window && waiting.size > 0) {
+          if (!pool) throw new GitsealError('INTERNAL', 'range verification lost track of some objects');
+          await pool.progress();
+          yield* flushReady();
+        }
+      }
     }
     await dispatch(true);
     while (waiting.size > 0) {

@@ -8,8 +8,13 @@
  * rename. Beside it `key` (0600): 32 random bytes.
  *
  * Safety (a cache must never turn into a GOODSIG the verifier would not give):
- * - Only results with `ok === true` (every check passed, policy included)
- *   are stored; failures are always re-verified.
+ * - Good records are stored only for results with `ok === true` (every check
+ *   passed, policy included).
+ * - Failures are stored only when the verdict is a function of what the key
+ *   binds (rememberedFailure below: malformed signatures, a signature or digest
+ *   that does not match, an offline run's missing log proof, chain, SCT, time,
+ *   policy); never a network or Rekor error, an internal error, or an online
+ *   run's log-lookup outcome. A failure record can only answer "not good".
  * - The lookup key binds the object id, the trust root digest, the policy
  *   digest, offline or online (a gitsign online-mode signature is good only
  *   online), the cache format and the verifier build (VERIFIER_BUILD).
@@ -23,11 +28,13 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { appendFileSync, chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { ErrorCode } from '../errors.js';
 import { canonicalize } from '../util/canonical-json.js';
 import type { Policy } from './policy.js';
+import type { CheckName, VerifyResult } from './result.js';
 
-/** Bump when what a record means changes. */
-const FORMAT = 'gitseal-verified-v1';
+/** Bump when what a record means changes (v2: records may hold a failure). */
+const FORMAT = 'gitseal-verified-v2';
 /**
  * Which verifier reached a verdict: its version and the digest of its sources, both set by the
  * build (scripts/source-digest.mjs). The verifier's rules change without a version change (issue
@@ -40,6 +47,46 @@ const KEY_FILE = 'key';
 const DEFAULT_MAX_ENTRIES = 500_000;
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
 const MAX_LINE = 4096;
+/** Records put since the last flush are appended once this many are waiting (memory stays flat over any range). */
+const FLUSH_EVERY = 256;
+
+/**
+ * Failure codes a record may remember: each is decided by the object's bytes, the trust root and
+ * the policy alone (the pipeline reads no clock: every time check is against the log's or a
+ * timestamp's time, from the signature). Not here, never remembered: NETWORK, REKOR (a lookup
+ * that may succeed next time), INTERNAL (a bug, or a resource failure), IO, GIT, CONFIG, USAGE and
+ * anything else.
+ */
+const DETERMINISTIC_FAILURES: ReadonlySet<string> = new Set<ErrorCode>([
+  'BAD_PEM',
+  'BAD_DER',
+  'BAD_CMS',
+  'BAD_CERTIFICATE',
+  'BAD_PROTOBUF',
+  'BAD_GIT_OBJECT',
+  'INPUT_TOO_LARGE',
+  'CONTENT_MISMATCH',
+  'SIGNATURE_MISMATCH',
+  'CHAIN',
+  'SCT',
+  'TLOG',
+  'TLOG_MISSING',
+  'TIME',
+  'TIMESTAMP',
+  'POLICY',
+]);
+/** Checks an online run passes before any Rekor lookup: their failures do not depend on the network. */
+const BEFORE_LOOKUP: ReadonlySet<string> = new Set<CheckName>(['parse', 'content-type', 'message-digest', 'signature']);
+
+/** A remembered failure: the verdict, code, failed check and message of the run that reached it. */
+export interface CachedFailure {
+  /** 'good' for a policy refusal (a good signature the policy does not allow). */
+  kind: 'good' | 'bad' | 'error';
+  code: ErrorCode;
+  failedCheck?: CheckName;
+  message: string;
+  policyMatched?: boolean;
+}
 
 /** What a range table needs about a verified object, without re-verifying it. */
 export interface CachedVerification {
@@ -52,6 +99,8 @@ export interface CachedVerification {
   policy?: string;
   /** When it was verified (informational). */
   verifiedAt: Date;
+  /** Present for a remembered failure: the object is not good, for this reason. */
+  failure?: CachedFailure;
 }
 
 interface CacheRecord {
@@ -66,6 +115,59 @@ interface CacheRecord {
   t?: number;
   p?: string;
   v: number;
+  /** A failure: kind, code, failed check, message, policyMatched (absent: a good verdict). */
+  x?: { k: 'good' | 'bad' | 'error'; c: string; f?: string; m: string; pm?: boolean };
+}
+
+/**
+ * Whether a failed verdict may be remembered by a cache of this mode: its code is one of
+ * DETERMINISTIC_FAILURES, and in an online run only a check that precedes the Rekor lookup failed
+ * (what a lookup finds can change; offline, a missing proof stays missing).
+ */
+export function rememberedFailure(r: VerifyResult, offline: boolean): boolean {
+  if (r.ok || (r.kind === 'good' && r.code !== 'POLICY')) return false;
+  if (!r.code || !DETERMINISTIC_FAILURES.has(r.code)) return false;
+  if (!offline && !(r.failedCheck !== undefined && BEFORE_LOOKUP.has(r.failedCheck))) return false;
+  return true;
+}
+
+/** What the cache keeps of a verdict, or undefined when it keeps nothing (see rememberedFailure). */
+export function cacheableVerdict(r: VerifyResult, offline: boolean): Omit<CachedVerification, 'verifiedAt'> | undefined {
+  const v: Omit<CachedVerification, 'verifiedAt'> = {
+    identity: r.identity,
+    issuer: r.issuer,
+    fingerprint: r.fingerprint,
+    logIndex: r.logIndex,
+    integratedTime: r.integratedTime,
+    policy: r.policy,
+  };
+  if (r.ok) return v;
+  if (!rememberedFailure(r, offline)) return undefined;
+  v.failure = { kind: r.kind, code: r.code!, failedCheck: r.failedCheck, message: r.message, policyMatched: r.policyMatched };
+  return v;
+}
+
+/** The verdict a cache hit stands for: a failure exactly as first reported, or a good result. */
+export function resultFromCache(hit: CachedVerification): VerifyResult {
+  const common = {
+    identity: hit.identity,
+    issuer: hit.issuer,
+    fingerprint: hit.fingerprint,
+    logIndex: hit.logIndex,
+    integratedTime: hit.integratedTime,
+    policy: hit.policy,
+  };
+  const f = hit.failure;
+  if (f) {
+    return { ok: false, kind: f.kind, ...common, policyMatched: f.policyMatched, failedCheck: f.failedCheck, code: f.code, message: f.message };
+  }
+  return {
+    ok: true,
+    kind: 'good',
+    ...common,
+    policyMatched: hit.policy !== undefined ? true : undefined,
+    message: `good signature from ${hit.identity ?? '(no identity)'} (${hit.issuer ?? 'unknown issuer'}), verified ${hit.verifiedAt.toISOString()}`,
+  };
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -111,11 +213,16 @@ export class VerifiedCache {
   private readonly policyDigest: string;
   private readonly offline: boolean;
   private readonly maxEntries: number;
+  /** Records read from the file (bounded by the file's own limits). */
   private readonly entries = new Map<string, CacheRecord>();
+  /** Records put since the last flush, and their lines: at most FLUSH_EVERY before an append. */
+  private fresh = new Map<string, CacheRecord>();
   private pending: string[] = [];
   /** Lines read that were not usable (corrupt, foreign, duplicate). */
   private wasted = 0;
   private lines = 0;
+  /** Lines this run appended to the file (not in `entries`). */
+  private appended = 0;
   /** False for a directory that is not the user's own: verdicts are kept for this run only. */
   persistent = true;
   /** Counters for reports and tests. */
@@ -210,6 +317,7 @@ export class VerifiedCache {
     try {
       const r = JSON.parse(body) as CacheRecord;
       if (typeof r.k !== 'string' || typeof r.h !== 'string' || typeof r.v !== 'number') return undefined;
+      if (r.x !== undefined && (typeof r.x !== 'object' || r.x === null || typeof r.x.c !== 'string' || typeof r.x.m !== 'string' || !['good', 'bad', 'error'].includes(r.x.k))) return undefined;
       return r;
     } catch {
       return undefined;
@@ -221,7 +329,8 @@ export class VerifiedCache {
    * same trust root and policy, or undefined.
    */
   get(oid: string, raw: Buffer): CachedVerification | undefined {
-    const rec = this.entries.get(this.lookupKey(oid));
+    const k = this.lookupKey(oid);
+    const rec = this.fresh.get(k) ?? this.entries.get(k);
     if (!rec) {
       this.stats.misses++;
       return undefined;
@@ -239,10 +348,24 @@ export class VerifiedCache {
       integratedTime: rec.t !== undefined ? new Date(rec.t) : undefined,
       policy: rec.p,
       verifiedAt: new Date(rec.v),
+      ...(rec.x
+        ? {
+            failure: {
+              kind: rec.x.k,
+              code: rec.x.c as ErrorCode,
+              ...(rec.x.f !== undefined ? { failedCheck: rec.x.f as CheckName } : {}),
+              message: rec.x.m,
+              ...(rec.x.pm !== undefined ? { policyMatched: rec.x.pm } : {}),
+            },
+          }
+        : {}),
     };
   }
 
-  /** Remember a fully verified object (call only for ok === true results). */
+  /**
+   * Remember a verdict: a fully verified object (ok === true), or a failure that
+   * cacheableVerdict() allows (`failure` set). Use cacheableVerdict() to decide.
+   */
   put(oid: string, raw: Buffer, v: Omit<CachedVerification, 'verifiedAt'>): void {
     const rec: CacheRecord = { k: this.lookupKey(oid), h: objectDigest(raw), v: Date.now() };
     if (v.identity !== undefined) rec.i = v.identity;
@@ -251,46 +374,81 @@ export class VerifiedCache {
     if (v.logIndex !== undefined) rec.l = v.logIndex.toString();
     if (v.integratedTime !== undefined) rec.t = v.integratedTime.getTime();
     if (v.policy !== undefined) rec.p = v.policy;
+    if (v.failure) {
+      const f = v.failure;
+      rec.x = { k: f.kind, c: f.code, m: f.message };
+      if (f.failedCheck !== undefined) rec.x.f = f.failedCheck;
+      if (f.policyMatched !== undefined) rec.x.pm = f.policyMatched;
+    }
     const body = JSON.stringify(rec);
     const line = `${this.mac(body)} ${body}`;
     if (line.length > MAX_LINE) return;
-    this.entries.set(rec.k, rec);
+    this.fresh.set(rec.k, rec);
     this.pending.push(line + '\n');
     this.stats.stored++;
+    // Appended as the run goes: nothing of a long range is held until its end.
+    if (this.pending.length >= FLUSH_EVERY) this.append();
   }
 
-  /** Append what was stored since the last flush (one write), compacting when the file is mostly waste. */
-  flush(): void {
-    if (!this.persistent) return;
-    if (this.pending.length === 0 && !this.needsCompaction()) return;
-    if (this.needsCompaction()) {
-      this.compact();
-      return;
-    }
+  private append(): void {
     const data = this.pending.join('');
+    const n = this.pending.length;
     this.pending = [];
+    this.fresh = new Map();
+    if (!this.persistent) return;
     try {
       appendFileSync(this.file, data, { mode: 0o600 });
-      this.lines += data.split('\n').length - 1;
+      this.lines += n;
+      this.appended += n;
     } catch {
       /* a cache that cannot be written is only slower */
     }
   }
 
-  private needsCompaction(): boolean {
-    return (this.wasted > 1000 && this.wasted > this.lines / 4) || this.entries.size > this.maxEntries * 1.25;
+  /** Append what was stored since the last flush (one write), compacting when the file is mostly waste. */
+  flush(): void {
+    if (!this.persistent) return;
+    if (this.needsCompaction()) {
+      this.compact();
+      return;
+    }
+    if (this.pending.length > 0) this.append();
   }
 
-  /** Rewrite the file with one line per live entry (newest kept when over the limit). */
+  private needsCompaction(): boolean {
+    return (this.wasted > 1000 && this.wasted > this.lines / 4) || this.entries.size + this.appended + this.pending.length > this.maxEntries * 1.25;
+  }
+
+  /**
+   * Rewrite the file with one line per live entry (newest kept when over the limit): what was
+   * read at open, what this run appended (read back from the file) and what is pending.
+   */
   compact(): void {
     if (!this.persistent) return;
-    let recs = [...this.entries.values()];
+    const live = new Map<string, CacheRecord>(this.entries);
+    if (this.appended > 0) {
+      const again = new VerifiedCache(this.dir, this.key, this.scope, this.trustDigest, this.policyDigest, this.offline, this.maxEntries);
+      again.load();
+      for (const [k, r] of again.entries) {
+        live.delete(k);
+        live.set(k, r);
+      }
+    }
+    for (const [k, r] of this.fresh) {
+      live.delete(k);
+      live.set(k, r);
+    }
+    let recs = [...live.values()];
+    live.clear();
     if (recs.length > this.maxEntries) {
+      // Stable: among equal times the later put stays.
       recs.sort((a, b) => a.v - b.v);
       recs = recs.slice(recs.length - this.maxEntries);
-      this.entries.clear();
-      for (const r of recs) this.entries.set(r.k, r);
     }
+    this.entries.clear();
+    for (const r of recs) this.entries.set(r.k, r);
+    this.fresh = new Map();
+    this.appended = 0;
     const data = recs.map((r) => {
       const body = JSON.stringify(r);
       return `${this.mac(body)} ${body}\n`;

@@ -138,7 +138,7 @@ describe('a verdict of one build of the verifier is not another build’s', () =
     const digest = sourceDigest(join(ROOT, 'src'));
     const bundles = execFileSync('grep', ['-rl', '--include=*.js', digest, out], { encoding: 'utf8' }).trim().split('\n');
     // The chunk that holds the verified-signature cache, whichever it is.
-    expect(bundles.some((f) => /gitseal-verified-v1/.test(readFileSync(f, 'utf8')))).toBe(true);
+    expect(bundles.some((f) => /gitseal-verified-v2/.test(readFileSync(f, 'utf8')))).toBe(true);
   }, 180_000);
 });
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { verifyRangeAll, type ObjectResult } from '../../src/verify/batch.js';
-import { VerifiedCache, policyDigest } from '../../src/verify/cache.js';
+import { VerifiedCache, policyDigest, rememberedFailure, resultFromCache } from '../../src/verify/cache.js';
+import { signatureCheckCount } from '../../src/x509/signature.js';
 import { parseTrustedRoot, type TrustedRoot } from '../../src/trust/trusted-root.js';
 import { git, makeHistory, writeLoose } from '../../scripts/bench/fixtures.mjs';
 
@@ -124,7 +125,7 @@ describe('verifyRange over real gitsign objects', () => {
 });
 
 describe('verified-signature cache', () => {
-  it('answers a second run from the cache with the same verdicts, and stores only good ones', async () => {
+  it('answers a second run from the cache with the same verdicts: good ones, and failures that cannot change', async () => {
     const dir = join(tmp, 'cache-a');
     const objects = [...offline.map((m) => m.oid), tampered, online[0].oid];
     const cold = await verifyRangeAll({ repoDir: repo, objects, trust, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: trust.digest }) });
@@ -132,15 +133,58 @@ describe('verified-signature cache', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'v1.log')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'key')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(dir, 'v1.log'), 'utf8').trim().split('\n').length).toBe(offline.length);
+    // Every good one, the tampered commit (its digest does not match) and the online-mode one
+    // (offline, its proof is not there to check: TLOG_MISSING).
+    expect(cold.results.find((r) => r.oid === tampered)!.result).toMatchObject({ kind: 'bad', code: 'CONTENT_MISMATCH' });
+    expect(cold.results.find((r) => r.oid === online[0].oid)!.result).toMatchObject({ kind: 'error', code: 'TLOG_MISSING' });
+    expect(readFileSync(join(dir, 'v1.log'), 'utf8').trim().split('\n').length).toBe(offline.length + 2);
 
     const c2 = VerifiedCache.open({ dir, trustDigest: trust.digest });
+    const checks = signatureCheckCount();
     const warm = await verifyRangeAll({ repoDir: repo, objects, trust, offline: true, workers: 0, cache: c2 });
-    expect(warm.summary.cached).toBe(offline.length);
-    expect(warm.results.map((r) => [r.status, r.result?.identity, r.result?.issuer, r.result?.logIndex])).toEqual(
-      cold.results.map((r) => [r.status, r.result?.identity, r.result?.issuer, r.result?.logIndex]),
-    );
-    expect(warm.results.find((r) => r.oid === tampered)!.cached).toBe(false);
+    expect(signatureCheckCount() - checks).toBe(0);
+    expect(warm.summary.cached).toBe(objects.length);
+    const verdict = (r: ObjectResult) => [r.status, r.result?.kind, r.result?.code, r.result?.failedCheck, r.result?.identity, r.result?.issuer, r.result?.logIndex, r.result?.ok ? '' : r.result?.message];
+    expect(warm.results.map(verdict)).toEqual(cold.results.map(verdict));
+  });
+
+  it('remembers no failure that could change: an online run\'s lookup outcome, a network error, an internal error', () => {
+    const base = { ok: false, kind: 'error' as const, message: 'm' };
+    expect(rememberedFailure({ ...base, code: 'TLOG_MISSING', failedCheck: 'tlog' }, true)).toBe(true);
+    expect(rememberedFailure({ ...base, code: 'TLOG_MISSING', failedCheck: 'tlog' }, false)).toBe(false);
+    expect(rememberedFailure({ ...base, code: 'NETWORK', failedCheck: 'tlog' }, true)).toBe(false);
+    expect(rememberedFailure({ ...base, code: 'REKOR', failedCheck: 'tlog' }, true)).toBe(false);
+    expect(rememberedFailure({ ...base, code: 'INTERNAL', failedCheck: 'parse' }, true)).toBe(false);
+    // Decided before any lookup: the same online or offline.
+    expect(rememberedFailure({ ...base, code: 'BAD_CMS', failedCheck: 'parse' }, false)).toBe(true);
+    expect(rememberedFailure({ ...base, kind: 'bad', code: 'SIGNATURE_MISMATCH', failedCheck: 'signature' }, false)).toBe(true);
+    // A policy refusal: keyed by the policy as data.
+    expect(rememberedFailure({ ...base, kind: 'good', code: 'POLICY', failedCheck: 'policy' }, true)).toBe(true);
+    expect(rememberedFailure({ ok: true, kind: 'good', message: 'good' }, true)).toBe(false);
+  });
+
+  it('a remembered failure answers only for the same bytes, and only ever "not good"', () => {
+    const dir = join(tmp, 'cache-g');
+    const c = VerifiedCache.open({ dir, trustDigest: trust.digest });
+    const raw = Buffer.from('tree x\n\nm\n');
+    c.put('b'.repeat(40), raw, { identity: 'alice@example.com', failure: { kind: 'bad', code: 'CONTENT_MISMATCH', failedCheck: 'message-digest', message: 'the signature does not match' } });
+    c.flush();
+    const again = VerifiedCache.open({ dir, trustDigest: trust.digest });
+    const hit = again.get('b'.repeat(40), raw)!;
+    expect(resultFromCache(hit)).toMatchObject({ ok: false, kind: 'bad', code: 'CONTENT_MISMATCH', failedCheck: 'message-digest', message: 'the signature does not match', identity: 'alice@example.com' });
+    expect(again.get('b'.repeat(40), Buffer.from('tree x\n\nM\n'))).toBeUndefined();
+    expect(again.stats.rejected).toBe(1);
+  });
+
+  it('appends as it goes: a long run holds at most a few hundred unwritten records', () => {
+    const dir = join(tmp, 'cache-h');
+    const c = VerifiedCache.open({ dir, trustDigest: trust.digest });
+    for (let i = 0; i < 1000; i++) c.put(i.toString(16).padStart(40, '0'), Buffer.from(String(i)), { identity: `u${i}` });
+    // Before any flush(): 3 appends of 256 happened.
+    expect(readFileSync(join(dir, 'v1.log'), 'utf8').trim().split('\n').length).toBe(768);
+    c.flush();
+    expect(readFileSync(join(dir, 'v1.log'), 'utf8').trim().split('\n').length).toBe(1000);
+    expect(VerifiedCache.open({ dir, trustDigest: trust.digest }).get((999).toString(16).padStart(40, '0'), Buffer.from('999'))?.identity).toBe('u999');
   });
 
   it('misses under another trust root or policy', async () => {
@@ -153,10 +197,10 @@ describe('verified-signature cache', () => {
     expect(policyDigest(policy)).not.toBe(policyDigest(undefined));
     const pol = await verifyRangeAll({ repoDir: repo, objects, trust, policy, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: trust.digest, policy }) });
     expect(pol.summary.cached).toBe(0);
-    // The policy rejects other signers: those are not good, so not cached either.
+    // The policy's refusals of other signers are remembered too, under this policy only.
     const again = await verifyRangeAll({ repoDir: repo, objects, trust, policy, offline: true, workers: 0, cache: VerifiedCache.open({ dir, trustDigest: trust.digest, policy }) });
     const allowed = offline.filter((m) => m.signer_identity === offline[0].signer_identity).length;
-    expect(again.summary.cached).toBe(allowed);
+    expect(again.summary.cached).toBe(objects.length);
     expect(again.summary.good).toBe(allowed);
   });
 
