@@ -300,6 +300,16 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
       yield r;
     }
   }
+  /** Send out every queued job and yield results in order while `more()` and jobs are in flight. */
+  async function* settle(more: () => boolean): AsyncGenerator<ObjectResult> {
+    await dispatch(true);
+    yield* flushReady();
+    while (more() && waiting.size > 0) {
+      if (!pool) throw new GitsealError('INTERNAL', 'range verification lost track of some objects');
+      await pool.progress();
+      yield* flushReady();
+    }
+  }
   const startPool = () => {
     if (pool || maxWorkers === 0) return;
     pool = new Pool(maxWorkers, opts.workerUrl ?? defaultWorker(), setup);
@@ -359,22 +369,9 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
       }
       yield* flushReady();
       // Backpressure: the reader (and git behind it) waits while the window is full.
-      if (seq - next >= window) {
-        await dispatch(true);
-        yield* flushReady();
-        while (seq - next >= window && waiting.size > 0) {
-          if (!pool) throw new GitsealError('INTERNAL', 'range verification lost track of some objects');
-          await pool.progress();
-          yield* flushReady();
-        }
-      }
+      if (seq - next >= window) yield* settle(() => seq - next >= window);
     }
-    await dispatch(true);
-    while (waiting.size > 0) {
-      if (!pool) throw new GitsealError('INTERNAL', 'range verification lost track of some objects');
-      await pool.progress();
-      yield* flushReady();
-    }
+    yield* settle(() => true);
     if (pool) await pool.drain();
     yield* flushReady();
   } finally {
