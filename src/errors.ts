@@ -93,7 +93,72 @@ const ERRNO_REASONS: Record<string, string> = {
   EADDRINUSE: 'the address is already in use',
   EADDRNOTAVAIL: 'the address is not available here',
   EAGAIN: 'temporarily unavailable',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (the name server did not answer)',
+  EAI_NONAME: 'host not found',
+  EAI_FAIL: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  EHOSTDOWN: 'host is down',
+  ENETUNREACH: 'network unreachable',
+  ENETDOWN: 'network is down',
+  ECONNABORTED: 'connection aborted',
+  EPROTO: 'protocol error',
+  ENOTCONN: 'not connected',
 };
+
+/** undici's (fetch's) and TLS error codes, in words. */
+const NET_REASONS: Record<string, string> = {
+  UND_ERR_CONNECT_TIMEOUT: 'timed out connecting',
+  UND_ERR_HEADERS_TIMEOUT: 'timed out waiting for the answer',
+  UND_ERR_BODY_TIMEOUT: 'timed out reading the answer',
+  UND_ERR_SOCKET: 'the connection closed unexpectedly',
+  UND_ERR_CLOSED: 'the connection closed unexpectedly',
+  UND_ERR_ABORTED: 'aborted',
+  UND_ERR_RESPONSE_STATUS_CODE: 'unexpected answer',
+  UND_ERR_INVALID_ARG: 'invalid request',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'the request was cut short',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'the answer was cut short',
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'the answer is too large',
+  ERR_TLS_CERT_ALTNAME_INVALID: "the server's TLS certificate is for another host",
+  CERT_HAS_EXPIRED: "the server's TLS certificate has expired",
+  CERT_NOT_YET_VALID: "the server's TLS certificate is not valid yet",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the server's TLS certificate is self-signed",
+  SELF_SIGNED_CERT_IN_CHAIN: "the server's TLS certificate chain is self-signed",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the server's TLS certificate cannot be verified",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the server's TLS certificate is from an unknown authority",
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak TLS there',
+  ERR_INVALID_URL: 'not a valid URL',
+};
+
+function codeReason(code: string): string | undefined {
+  return ERRNO_REASONS[code] ?? NET_REASONS[code];
+}
+
+/**
+ * Why a connection failed, in words ("connection refused", "host not found", "timed out"):
+ * the code of `e` or of any error in its cause chain (fetch wraps the socket error as the cause
+ * of "fetch failed"; a connection to every address of a host is an AggregateError), never a
+ * bare code like ECONNREFUSED. Undefined when no known code is found.
+ */
+export function networkReason(e: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const walk = (x: unknown): string | undefined => {
+    if (!x || typeof x !== 'object' || seen.has(x)) return undefined;
+    seen.add(x);
+    const o = x as { code?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+    if (o.name === 'TimeoutError') return 'timed out';
+    if (typeof o.code === 'string') {
+      const r = codeReason(o.code);
+      if (r) return r;
+    }
+    if (Array.isArray(o.errors)) for (const y of o.errors) {
+      const r = walk(y);
+      if (r) return r;
+    }
+    return walk(o.cause);
+  };
+  return walk(e);
+}
 
 const FS_VERBS: Record<string, string> = {
   open: 'open',
@@ -144,6 +209,6 @@ export function isFsError(e: unknown): boolean {
 /** A one-line description of any thrown value, safe to show a person. */
 export function describeError(e: unknown): string {
   if (e instanceof GitsealError) return e.message;
-  if (e instanceof Error) return (isFsError(e) && describeFsError(e)) || e.message.split('\n')[0] || e.name;
+  if (e instanceof Error) return (isFsError(e) && describeFsError(e)) || networkReason(e) || e.message.split('\n')[0] || e.name;
   return String(e);
 }

@@ -5,7 +5,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { GitsealConfig } from '../config/types.js';
-import { describeError } from '../errors.js';
+import { describeError, networkReason } from '../errors.js';
 import type { KeyringUnavailable, SecretStore } from '../oidc/keyring.js';
 import { humanDuration } from './output.js';
 import { transientLocation } from './program-path.js';
@@ -188,9 +188,7 @@ export async function probe(name: string, url: string, timeoutMs: number): Promi
     }
     return { id: `net-${name.toLowerCase()}`, title: name, status: 'ok', summary: `${url} reachable (HTTP ${res.status}, ${ms} ms)` };
   } catch (e) {
-    const c = (e as { cause?: { code?: string; errors?: Array<{ code?: string }> } }).cause;
-    const cause = c?.code ?? c?.errors?.find((x) => x.code)?.code;
-    const why = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000}s` : cause ?? describeError(e);
+    const why = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000}s` : networkReason(e) ?? describeError(e);
     return {
       id: `net-${name.toLowerCase()}`,
       title: name,

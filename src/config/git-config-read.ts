@@ -12,7 +12,7 @@ import { delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { GitsealError } from '../errors.js';
 import { canonicalKey, parseGitBool, parseGitConfig, type ConfigEntry } from './git-config-syntax.js';
 import { homeDir } from '../util/home.js';
-import { repositoryOwnership, type DiscoveredRepository, type OwnershipVerdict } from './safe-directory.js';
+import { bareRepositoryRefused, repositoryOwnership, type DiscoveredRepository, type OwnershipVerdict } from './safe-directory.js';
 
 export interface GitConfig {
   /** Every entry in git's order; the last one of a key wins. */
@@ -363,13 +363,20 @@ function addCommandScope(ctx: Ctx): void {
  */
 export function repositoryTrust(opts: ReadGitConfigOptions, repo = discoverRepository(opts.cwd, opts.env)): OwnershipVerdict | undefined {
   if (!repo) return undefined;
-  // Protected configuration (system, global, command line) as git reads it for safe.directory:
-  // outside any repository, so no includeIf "gitdir:"/"onbranch:" applies.
-  return repositoryOwnership(repo, opts.cwd, opts.env, () => {
-    const p: Ctx = { env: opts.env, cwd: opts.cwd, out: [] };
-    readScopes(p);
-    return p.out;
-  });
+  // Protected configuration (system, global, command line) as git reads it for safe.directory
+  // and safe.bareRepository: outside any repository, so no includeIf "gitdir:"/"onbranch:" applies.
+  let entries: ConfigEntry[] | undefined;
+  const protectedEntries = () => {
+    if (!entries) {
+      const p: Ctx = { env: opts.env, cwd: opts.cwd, out: [] };
+      readScopes(p);
+      entries = p.out;
+    }
+    return entries;
+  };
+  // git checks safe.bareRepository before ownership (setup_git_directory_gently_1).
+  if (bareRepositoryRefused(repo, protectedEntries)) return { trusted: false, path: repo.gitDir, bareRefused: true };
+  return repositoryOwnership(repo, opts.cwd, opts.env, protectedEntries);
 }
 
 export function readGitConfig(opts: ReadGitConfigOptions): GitConfig {

@@ -43,6 +43,32 @@ export interface OwnershipVerdict {
   path: string;
   /** First path not owned by the current user, and its owner, when untrusted. */
   notOwned?: { path: string; uid: number };
+  /** Refused because it is a bare repository found by discovery and safe.bareRepository is "explicit". */
+  bareRefused?: boolean;
+}
+
+/**
+ * git's is_implicit_bare_repo (setup.c): a git directory found by discovery that is the `.git`
+ * of a work tree, or one inside `.git/worktrees/` or `.git/modules/`, is not refused by
+ * safe.bareRepository=explicit.
+ */
+function isImplicitBare(gitDir: string): boolean {
+  return /(^|\/)\.git\/?$/.test(gitDir) || gitDir.includes('/.git/worktrees/') || gitDir.includes('/.git/modules/');
+}
+
+/**
+ * safe.bareRepository (git ≥ 2.38, setup.c get_allowed_bare_repo) from protected configuration:
+ * "explicit" refuses a bare repository found by discovery — one that is not named by GIT_DIR or
+ * --git-dir — so that a bare repository embedded in what you cloned (its config naming a
+ * program, a trusted root) is not used because you cd'ed into it. git dies on a value other than
+ * "all" or "explicit"; gitseal refuses the repository then (the same outcome for it).
+ */
+export function bareRepositoryRefused(repo: DiscoveredRepository, protectedEntries: () => ConfigEntry[]): boolean {
+  if (repo.explicit || repo.worktree !== undefined || isImplicitBare(repo.gitDir)) return false;
+  let value: string | null | undefined;
+  for (const e of protectedEntries()) if (e.key === 'safe.barerepository') value = e.value;
+  if (value === undefined) return false;
+  return value === null || value.toLowerCase() !== 'all';
 }
 
 /** uid the current user counts as for `path` (git's is_path_owned_by_current_uid), or undefined when not POSIX. */
@@ -155,6 +181,7 @@ export function repositoryOwnership(repo: DiscoveredRepository, cwd: string, env
 
 /** git's message for a refused repository, on one line, with the command that trusts it. */
 export function dubiousOwnershipMessage(v: OwnershipVerdict): string {
+  if (v.bareRefused) return `cannot use bare repository '${v.path}' (safe.bareRepository is 'explicit'); to use it: name it with GIT_DIR or git --git-dir`;
   const who = v.notOwned && v.notOwned.uid >= 0 ? ` (${v.notOwned.path} is owned by uid ${v.notOwned.uid}, not by you)` : '';
   return `detected dubious ownership in repository at '${v.path}'${who}; to trust it: git config --global --add safe.directory '${v.path}'`;
 }

@@ -6,7 +6,7 @@
  * token endpoint, and a cached token should be one we checked end to end.
  */
 import type * as OpenId from 'openid-client';
-import { GitsealError, describeError, fsReason } from '../errors.js';
+import { GitsealError, describeError, fsReason, networkReason } from '../errors.js';
 import { readBounded } from '../util/read-bounded.js';
 import type { GitsealConfig } from '../config/types.js';
 import { checkIdTokenClaims, redactTokens } from './jwt.js';
@@ -144,7 +144,9 @@ export function oidcReason(e: unknown): string {
     const hint = oauth.error === 'invalid_client' ? ' (the issuer refused this client: check gitseal.clientID and gitseal.clientSecretFile)' : '';
     return redactTokens(`${oauth.error}${oauth.error_description ? `: ${oauth.error_description}` : ''}`.split('\n')[0] + hint);
   }
-  const cause = err.cause instanceof Error ? err.cause.message : '';
+  // A socket failure in words ("connection refused"), never "fetch failed (connect ECONNREFUSED …)".
+  const net = networkReason(err);
+  const cause = net ?? (err.cause instanceof Error ? err.cause.message : '');
   return redactTokens((cause ? `${err.message} (${cause})` : err.message).split('\n')[0]);
 }
 

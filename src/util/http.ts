@@ -15,7 +15,7 @@
  * for https URLs. An injected `fetch` (HttpOptions.fetch) is still honoured.
  */
 import type { IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
-import { GitsealError, type ErrorCode } from '../errors.js';
+import { GitsealError, networkReason, type ErrorCode } from '../errors.js';
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -67,7 +67,7 @@ export interface RawRequest {
 export class TransportError extends Error {
   constructor(
     readonly kind: 'timeout' | 'network' | 'cut-short' | 'too-large',
-    /** `timed out`, an errno code (ECONNREFUSED), or the size for too-large. */
+    /** Why, in words: `timed out`, `connection refused`, `host not found`, or the size for too-large. */
     readonly detail: string,
     cause?: unknown,
   ) {
@@ -101,9 +101,10 @@ function headerMap(h: IncomingHttpHeaders): HttpHeaders {
   };
 }
 
+/** Why a connection failed, in words (src/errors.ts networkReason), never a bare ECONNREFUSED. */
 function errnoOf(e: unknown): string {
-  const err = e as { code?: string; message?: string };
-  return err?.code || err?.message || String(e);
+  const err = e as { message?: string };
+  return networkReason(e) ?? (err?.message ? err.message.split('\n')[0] : String(e));
 }
 
 /** Undo a Content-Encoding the server applied although we asked for none (RFC 9110 §8.4). */
@@ -216,9 +217,9 @@ export function fetchTransport(doFetch: FetchLike): Transport {
         signal: AbortSignal.timeout(limits.timeoutMs),
       });
     } catch (e) {
-      const err = e as { name?: string; cause?: { code?: string; message?: string } };
+      const err = e as { name?: string; cause?: { message?: string } };
       if (err?.name === 'TimeoutError' || err?.name === 'AbortError') throw new TransportError('timeout', 'timed out', e);
-      throw new TransportError('network', err?.cause?.code || err?.cause?.message || errnoOf(e), e);
+      throw new TransportError('network', networkReason(e) ?? err?.cause?.message ?? errnoOf(e), e);
     }
     const len = Number(res.headers.get('content-length') ?? 'NaN');
     if (Number.isFinite(len) && len > limits.maxBytes) {
@@ -242,9 +243,9 @@ export function fetchTransport(doFetch: FetchLike): Transport {
         }
       } catch (e) {
         if (e instanceof TransportError) throw e;
-        const err = e as { name?: string; cause?: { code?: string } };
+        const err = e as { name?: string };
         if (err?.name === 'TimeoutError' || err?.name === 'AbortError') throw new TransportError('timeout', 'timed out', e);
-        throw new TransportError('cut-short', err?.cause?.code || errnoOf(e), e);
+        throw new TransportError('cut-short', errnoOf(e), e);
       }
     }
     return { status: res.status, headers: res.headers, body: Buffer.concat(chunks) };

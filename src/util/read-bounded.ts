@@ -6,11 +6,35 @@
  *
  * For paths a configuration, the environment or a repository chooses: git's paths read such
  * files on every call, and `gitseal.signingConfig = /dev/zero` used to read until memory ran out.
+ *
+ * Opened without blocking: a FIFO nobody writes to (`gitseal.allowedSignersFile=/tmp/fifo`, a
+ * name another local user can plant) blocked open(2) for ever, and `git log --show-signature`
+ * with it. Now such a FIFO reads as empty; one whose writer sends nothing is waited for at most
+ * FIFO_WAIT_MS in all, then an error. A pipe that delivers (`--allowed-signers <(…)`) reads as before.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Longest a pipe's writer may keep us waiting for data, in all. */
+export const FIFO_WAIT_MS = 5_000;
+
+function readSome(fd: number, b: Buffer, size: number, deadline: { left: number }): number {
+  for (;;) {
+    try {
+      return readSync(fd, b, 0, size, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || deadline.left <= 0) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') throw Object.assign(new Error(`no data within ${FIFO_WAIT_MS / 1000} s`), { code: 'ETIMEDOUT' });
+        throw e;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      deadline.left -= 10;
+    }
+  }
+}
 
 export function readBounded(path: string, max: number): Buffer | undefined {
-  const fd = openSync(path, 'r');
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  const deadline = { left: FIFO_WAIT_MS };
   try {
     const st = fstatSync(fd);
     // A regular file: one read of its size + 1 finds its end; anything else in 64 KiB steps.
@@ -19,7 +43,7 @@ export function readBounded(path: string, max: number): Buffer | undefined {
     let n = 0;
     for (let size = first; n <= max; size = Math.min(65536, max + 1 - n)) {
       const b = Buffer.allocUnsafe(size);
-      const k = readSync(fd, b, 0, size, null);
+      const k = readSome(fd, b, size, deadline);
       if (k === 0) break;
       chunks.push(k === size ? b : b.subarray(0, k));
       n += k;

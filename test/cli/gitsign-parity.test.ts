@@ -277,7 +277,7 @@ describe('token providers', () => {
     expect(s.stderr).toContain(`gitseal: the Google metadata server (http://127.0.0.1:${port}) answered HTTP 404: no service account is attached to this workload`);
     s = await run(process.execPath, [BIN, '--status-fd=2', '-bsau', 'dev@example.test'], { cwd: sb.dir, env: { ...env, GCE_METADATA_HOST: '127.0.0.1:1' }, input: 'payload\n' });
     expect(s.status).toBe(1);
-    expect(s.stderr).toMatch(/gitseal: tokenProvider is "google-workload-identity" but Google metadata server: cannot reach http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\); this works on Google Cloud/);
+    expect(s.stderr).toMatch(/gitseal: tokenProvider is "google-workload-identity" but Google metadata server: cannot reach http:\/\/127\.0\.0\.1:1 \(connection refused\); this works on Google Cloud/);
     expect(s.stderr.trim().split('\n').filter((l) => l.startsWith('gitseal:'))).toHaveLength(1);
   });
 

@@ -24,7 +24,7 @@ signingSuite('@sigstore/mock', async (dir) => {
       const dead = `http://127.0.0.1:${await deadPort()}`;
       return {
         env: service === 'Fulcio' ? { GITSEAL_FULCIO_URL: dead } : { GITSEAL_REKOR_URL: dead },
-        expect: new RegExp(`gitseal: ${service}: cannot reach ${dead.replace(/[.]/g, '\\.')} \\(ECONNREFUSED\\)`),
+        expect: new RegExp(`gitseal: ${service}: cannot reach ${dead.replace(/[.]/g, '\\.')} \\(connection refused\\)`),
         undo: async () => {},
       };
     },

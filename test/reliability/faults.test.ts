@@ -112,7 +112,7 @@ let fulcioDead = 0;
 let rekorDead = 0;
 
 const gitCases: GitCase[] = [
-  { group: 'Fulcio', name: 'connection refused', setup: 'GITSEAL_FULCIO_URL → dead port', env: () => ({ GITSEAL_FULCIO_URL: `http://127.0.0.1:${fulcioDead}` }), expected: 'fail', line: /^gitseal: Fulcio: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/ },
+  { group: 'Fulcio', name: 'connection refused', setup: 'GITSEAL_FULCIO_URL → dead port', env: () => ({ GITSEAL_FULCIO_URL: `http://127.0.0.1:${fulcioDead}` }), expected: 'fail', line: /^gitseal: Fulcio: cannot reach http:\/\/127\.0\.0\.1:\d+ \(connection refused\)$/ },
   { group: 'Fulcio', name: '503 permanent', setup: 'fulcio=503', fault: 'fulcio=503', expected: 'fail', line: /^gitseal: Fulcio: .*\(HTTP 503\)$/ },
   { group: 'Fulcio', name: '503 transient ×2', setup: 'fulcio=503x2', fault: 'fulcio=503x2', expected: 'succeed' },
   { group: 'Fulcio', name: '429 transient ×2', setup: 'fulcio=429x2', fault: 'fulcio=429x2', expected: 'succeed' },
@@ -129,7 +129,7 @@ const gitCases: GitCase[] = [
     expected: 'fail',
     line: /^gitseal: Fulcio: the response from http:\/\/127\.0\.0\.1:\d+ was cut short .*$/,
   },
-  { group: 'Rekor', name: 'connection refused', setup: 'GITSEAL_REKOR_URL → dead port', env: () => ({ GITSEAL_REKOR_URL: `http://127.0.0.1:${rekorDead}` }), expected: 'fail', line: /^gitseal: Rekor: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/ },
+  { group: 'Rekor', name: 'connection refused', setup: 'GITSEAL_REKOR_URL → dead port', env: () => ({ GITSEAL_REKOR_URL: `http://127.0.0.1:${rekorDead}` }), expected: 'fail', line: /^gitseal: Rekor: cannot reach http:\/\/127\.0\.0\.1:\d+ \(connection refused\)$/ },
   { group: 'Rekor', name: '503 permanent', setup: 'rekor=503', fault: 'rekor=503', expected: 'fail', line: /^gitseal: Rekor: .*\(HTTP 503\)$/ },
   { group: 'Rekor', name: '503 transient ×2', setup: 'rekor=503x2', fault: 'rekor=503x2', expected: 'succeed' },
   { group: 'Rekor', name: '429 transient ×2', setup: 'rekor=429x2', fault: 'rekor=429x2', expected: 'succeed' },

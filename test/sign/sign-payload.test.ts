@@ -130,6 +130,6 @@ needs('openssl').describe('signPayload against @sigstore/mock', () => {
       env: {},
     }).catch((e) => e);
     expect(err).toBeInstanceOf(GitsealError);
-    expect(err.message).toBe(`Fulcio: cannot reach http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(err.message).toBe(`Fulcio: cannot reach http://127.0.0.1:${port} (connection refused)`);
   });
 });

@@ -64,8 +64,10 @@ Every problem comes with the command that fixes it. Exit status 1 when a check f
         id: 'repository',
         title: 'repository',
         status: 'warn',
-        summary: `${cfg.untrustedRepository.message.replace(/; to trust it: .*$/, '')}: its configuration is ignored, as git ignores it`,
-        fix: `git config --global --add safe.directory '${cfg.untrustedRepository.path}'   (only if you trust whoever owns it)`,
+        summary: `${cfg.untrustedRepository.message.replace(/; to (trust|use) it: .*$/, '')}: its configuration is ignored, as git ignores it`,
+        fix: cfg.untrustedRepository.message.startsWith('cannot use bare repository')
+          ? `name it explicitly: GIT_DIR='${cfg.untrustedRepository.path}' (safe.bareRepository=explicit refuses bare repositories found by walking up)`
+          : `git config --global --add safe.directory '${cfg.untrustedRepository.path}'   (only if you trust whoever owns it)`,
       });
     }
     checks.push(checkConfigWarnings({ ...cfg, warnings: (cfg.warnings ?? []).filter((w) => !cfg.untrustedRepository || !w.startsWith('ignoring the repository')) }));
