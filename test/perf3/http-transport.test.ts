@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { GitsealError } from '../../src/errors.js';
 import { request, type HttpOptions } from '../../src/util/http.js';
 import { requestTimestamp } from '../../src/tsa/client.js';
+import { deadPort } from '../helpers/dead-port.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 let server: Server;
@@ -124,10 +125,7 @@ describe('node:http transport', () => {
   });
 
   it('reports a refused connection by its errno', async () => {
-    const dead = createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const port = (dead.address() as AddressInfo).port;
-    await new Promise<void>((r) => dead.close(() => r()));
+    const port = await deadPort();
     const e = await failure(request(`http://127.0.0.1:${port}/x`, { method: 'GET' }, opts({ retries: 1 })));
     expect(e.message).toBe(`Test: cannot reach http://127.0.0.1:${port} (connection refused)`);
   });

@@ -6,7 +6,6 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -97,16 +96,7 @@ export async function startSandbox(dir: string): Promise<Sandbox> {
   };
 }
 
-/** A TCP port nobody listens on (bound, then closed). */
-export async function deadPort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
+export { deadPort } from '../helpers/dead-port.js';
 
 export interface Repo {
   dir: string;

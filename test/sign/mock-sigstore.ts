@@ -131,11 +131,4 @@ export function testToken(url: string, email = 'dev@example.test'): string {
   return unsignedJwt({ iss: url, sub: 'dev-subject', aud: 'sigstore', email, email_verified: true, iat: now, exp: now + 600 });
 }
 
-/** A loopback port nothing listens on (bound, then closed). */
-export async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { deadPort } from '../helpers/dead-port.js';
