@@ -172,29 +172,44 @@ async function buildFast({ name, entry, inline, train, input }) {
   // The code cache comes from a fresh node (no NODE_OPTIONS: V8 rejects a cache made under other
   // flags), after the training run, so that the functions a call runs are in it. Detached: no
   // controlling terminal, so nothing reaches /dev/tty.
+  // One cache per V8 version: <name>.cjs.cache for this Node, and <name>.cjs.v8-<version>.cache
+  // for each other Node binary named in GITSEAL_CODE_CACHE_NODES (`:`-separated paths), each made
+  // by that Node itself. bin/gitseal takes its own Node's file, else <name>.cjs.cache, which another
+  // V8 rejects (it then compiles the source: correct, only slower).
+  trainCodeCache(process.execPath, out, out + '.cache', name, train, input);
+  for (const node of (process.env.GITSEAL_CODE_CACHE_NODES ?? '').split(':').filter(Boolean)) {
+    const v8 = spawnSync(node, ['-p', 'process.versions.v8'], { encoding: 'utf8' });
+    if (v8.status !== 0) throw new Error(`GITSEAL_CODE_CACHE_NODES: ${node} does not run (${v8.stderr || v8.error})`);
+    trainCodeCache(node, out, `${out}.v8-${v8.stdout.trim()}.cache`, name, train, input);
+  }
+}
+
+/** The code cache of `out` made by `node` after the training run, written to `cacheFile`. */
+function trainCodeCache(node, out, cacheFile, name, train, input) {
   const home = mkdtempSync(join(tmpdir(), 'gitseal-code-cache-'));
   const env = { PATH: process.env.PATH ?? '', HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: join(home, 'none'), LANG: 'C' };
   const mk = spawnSync(
-    process.execPath,
+    node,
     [
       '-e',
       `const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path');
-       const [f, name] = process.argv.slice(1);
+       const [f, name, cacheFile] = process.argv.slice(1);
        const s = new vm.Script(fs.readFileSync(f, 'utf8'), { filename: name });
        const mod = { exports: {} };
        s.runInThisContext().call(mod.exports, mod.exports, require, mod, name, path.dirname(name));
-       const write = () => fs.writeFileSync(f + '.cache', s.createCachedData());
+       const write = () => fs.writeFileSync(cacheFile, s.createCachedData());
        Promise.resolve().then(async () => { ${train} }).then(write, (e) => { process.stderr.write('build: code-cache training: ' + e.message + '\\n'); process.exitCode = 1; write(); });`,
       out,
       // The name bin/gitseal compiles it under (stack traces show it).
       join(finalDir, `${name}.cjs`),
+      cacheFile,
     ],
     { env, cwd: home, detached: true, input: input ?? '', stdio: ['pipe', 'ignore', 'pipe'] },
   );
   rmSync(home, { recursive: true, force: true });
   // A training run that fails only makes a smaller cache; a missing cache fails the build.
-  if (mk.status !== 0) process.stderr.write(`build: warning: ${name} code-cache training: ${mk.stderr}`);
-  if (!existsSync(out + '.cache')) throw new Error(`could not write the code cache of ${name}.cjs`);
+  if (mk.status !== 0) process.stderr.write(`build: warning: ${name} code-cache training (${node}): ${mk.stderr}`);
+  if (!existsSync(cacheFile)) throw new Error(`could not write the code cache of ${name}.cjs (${node})`);
 }
 
 async function buildFastVerify() {

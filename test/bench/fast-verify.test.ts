@@ -154,6 +154,118 @@ describe('bin/gitseal --verify: fast entry and dist/main.js agree exactly', () =
   });
 });
 
+describe('bin/gitseal: the code cache per Node version, and falling back when V8 rejects it', () => {
+  const dir = join(CORPUS, 'sigstore_gitsign_commit_7550db4cf96b');
+  const sig = join(dir, 'signature.pem');
+  const payload = () => readFileSync(join(dir, 'payload.bin'));
+  const debug = { GITSEAL_DEBUG_CODE_CACHE: '1' };
+  const file = () => join(dist, 'fast-verify.cjs');
+  const own = () => `${file()}.v8-${process.versions.v8}.cache`;
+  /** The call with the debug hook: its report line, and the rest of stderr. */
+  function call() {
+    const r = run(bin, sig, payload(), debug);
+    const lines = r.stderr.split('\n');
+    const report = lines.filter((l) => l.startsWith('gitseal: code cache fast-verify: '));
+    expect(report.length, r.stderr).toBe(1);
+    return { ...r, stderr: lines.filter((l) => !l.startsWith('gitseal: code cache ')).join('\n'), report: report[0] };
+  }
+  /** Move the cache files aside, run `fn`, put them back. */
+  function aside<T>(fn: () => T): T {
+    const saved = readdirSync(dist).filter((f) => /^fast-verify\.cjs\..*cache$/.test(f)).map((f) => [join(dist, f), readFileSync(join(dist, f))] as const);
+    for (const [f] of saved) rmSync(f);
+    try {
+      return fn();
+    } finally {
+      for (const f of readdirSync(dist).filter((x) => /^fast-verify\.cjs\..*cache$/.test(x))) rmSync(join(dist, f));
+      for (const [f, b] of saved) writeFileSync(f, b);
+    }
+  }
+
+  test('the build\'s own cache is accepted, and without the hook nothing is said', () => {
+    const plain = run(bin, sig, payload());
+    expect(plain.stderr).not.toContain('code cache');
+    const r = call();
+    expect(r.report).toMatch(/: accepted \(v8 /);
+    expect(r.report).toContain(`${file()}.cache`);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual(plain);
+  });
+
+  test('a cache from another V8 configuration is rejected, a damaged or missing one too: the same answer every time', () => {
+    const want = run(bin, sig, payload());
+    expect(want.status).toBe(0);
+    // A cache V8 made under other flags: what another Node's cache is to this one (V8 checks
+    // its version and flag hash before it uses a byte).
+    const foreign = join(top, 'foreign.cache');
+    const mk = spawnSync(process.execPath, ['--no-opt', '--max-lazy', '-e', "const vm=require('node:vm'),fs=require('node:fs');const [f,o]=process.argv.slice(1);fs.writeFileSync(o,new vm.Script(fs.readFileSync(f,'utf8'),{filename:f}).createCachedData())", file(), foreign]);
+    expect(mk.status, mk.stderr.toString()).toBe(0);
+    const states = aside(() => {
+      const out: string[] = [];
+      for (const bytes of [readFileSync(foreign), Buffer.from('not a code cache'), Buffer.alloc(0)]) {
+        writeFileSync(`${file()}.cache`, bytes);
+        const r = call();
+        expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual(want);
+        out.push(r.report.replace(/^gitseal: code cache fast-verify: (\w+).*$/, '$1'));
+      }
+      rmSync(`${file()}.cache`);
+      const r = call();
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual(want);
+      out.push(r.report.replace(/^gitseal: code cache fast-verify: (\w+).*$/, '$1'));
+      return out;
+    });
+    expect(states).toEqual(['rejected', 'rejected', 'rejected', 'missing']);
+  });
+
+  test('this Node\'s own versioned cache is taken before <name>.cjs.cache', () => {
+    const good = readFileSync(`${file()}.cache`);
+    const r = aside(() => {
+      writeFileSync(`${file()}.cache`, Buffer.from('another node\'s cache'));
+      writeFileSync(own(), good);
+      return call();
+    });
+    expect(r.status).toBe(0);
+    expect(r.report).toMatch(/: accepted \(v8 /);
+    expect(r.report).toContain(own());
+  });
+
+  test('the build makes a cache for each Node in GITSEAL_CODE_CACHE_NODES, named by its V8 version', () => {
+    // This Node stands in for another: the file it makes must carry its V8 version and be accepted.
+    const out = join(top, 'dist-nodes');
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, env: { ...process.env, GITSEAL_OUTDIR: out, GITSEAL_CODE_CACHE_NODES: process.execPath }, stdio: 'pipe' });
+    const f = join(out, 'fast-verify.cjs');
+    const s = new Script(readFileSync(f, 'utf8'), { filename: f, cachedData: readFileSync(`${f}.v8-${process.versions.v8}.cache`) });
+    expect(s.cachedDataRejected).toBe(false);
+    rmSync(out, { recursive: true, force: true });
+  }, 180_000);
+});
+
+describe('bin/gitseal --verify: crypto operations of one call (counted, not timed)', () => {
+  test('one key import per distinct key, one SHA-1 (the fingerprint), five signature checks', () => {
+    const dir = join(CORPUS, 'sigstore_gitsign_commit_7550db4cf96b');
+    const hook = join(top, 'crypto-count.cjs');
+    const rep = join(top, 'crypto-count.json');
+    writeFileSync(
+      hook,
+      `const c = require('node:crypto'); const n = {};
+       for (const k of ['createPublicKey', 'createHash', 'verify', 'createVerify', 'X509Certificate']) {
+         const o = c[k]; if (typeof o !== 'function') continue;
+         c[k] = function (...a) { const key = k === 'createPublicKey' ? k : k + ':' + a[0]; n[key] = (n[key] ?? 0) + 1; return new.target ? new o(...a) : o.apply(this, a); };
+       }
+       process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(rep)}, JSON.stringify(n)));`,
+    );
+    const r = spawnSync(process.execPath, ['--require', hook, bin, '--status-fd=1', '--verify', join(dir, 'signature.pem'), '-'], { input: readFileSync(join(dir, 'payload.bin')), env: env(), cwd: top });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    const n = JSON.parse(readFileSync(rep, 'utf8')) as Record<string, number>;
+    // Leaf, intermediate, CT log and Rekor keys: each imported once (the Rekor key serves the SET and the checkpoint).
+    expect(n.createPublicKey).toBe(4);
+    expect((n['verify:sha256'] ?? 0) + (n['verify:sha384'] ?? 0)).toBe(5);
+    expect(n['createHash:sha1']).toBe(1);
+    expect(n.createVerify ?? 0).toBe(0);
+    expect(n['X509Certificate:undefined'] ?? 0).toBe(0);
+    // Hashes: payload, signed attributes, Merkle path, memo keys — bounded, not a trusted-root scan.
+    expect(n['createHash:sha256']).toBeLessThanOrEqual(30);
+  });
+});
+
 describe('isFastVerifyCall', () => {
   test('takes git\'s verify call only', () => {
     expect(isFastVerifyCall(['--status-fd=1', '--verify', 'sig', '-'])).toBe(true);
