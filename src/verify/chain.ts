@@ -145,6 +145,43 @@ function checkCritical(c: Certificate, what: string): void {
   }
 }
 
+interface Places {
+  /** The authorities (and their chains) this was built from, to notice a changed list. */
+  from: Authority[];
+  chains: Buffer[][];
+  places: Map<Certificate, TrustedPlace[]>;
+  trusted: Certificate[];
+}
+
+function sameList(a: Buffer[], b: Buffer[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The last authorities' places: range verification asks with the same list for every commit. */
+let lastPlaces: Places | undefined;
+
+/**
+ * Where each trusted certificate sits, parsed once (by exact bytes, so one certificate listed by
+ * several authorities is one object here) and kept while the same authorities are asked about.
+ */
+function trustedPlaces(authorities: Authority[]): Places {
+  const l = lastPlaces;
+  if (l && l.from.length === authorities.length && authorities.every((ca, i) => ca === l.from[i] && sameList(ca.certChain, l.chains[i]))) {
+    return l;
+  }
+  const places = new Map<Certificate, TrustedPlace[]>();
+  for (const ca of authorities) {
+    const chain = ca.certChain.map(parseCertificateCached);
+    chain.forEach((c, index) => {
+      const list = places.get(c) ?? [];
+      list.push({ ca, chain, index });
+      places.set(c, list);
+    });
+  }
+  lastPlaces = { from: [...authorities], chains: authorities.map((ca) => [...ca.certChain]), places, trusted: [...places.keys()] };
+  return lastPlaces;
+}
+
 /**
  * Verify that `leaf` chains to a certificate authority of `trust` at time `at`.
  * `extra` are untrusted certificates from the signature that may serve as
@@ -173,24 +210,12 @@ export function verifyChainTo(
   opts: ChainOptions & { eku: string; what: string },
 ): { path: Buffer[]; certificates: Certificate[]; ca: Authority } {
   const leafCert = asCert(leaf);
-  // The same few trusted chains for every signature: parsed once (by exact bytes), so one
-  // certificate listed by several authorities is one object here.
-  const places = new Map<Certificate, TrustedPlace[]>();
-  for (const ca of authorities) {
-    const chain = ca.certChain.map(parseCertificateCached);
-    chain.forEach((c, index) => {
-      const list = places.get(c) ?? [];
-      list.push({ ca, chain, index });
-      places.set(c, list);
-    });
-  }
-  const trustedDer = new Set([...places.keys()].map((c) => c.der.toString('base64')));
-  const seen = new Set<string>([leafCert.der.toString('base64')]);
+  const { places, trusted } = trustedPlaces(authorities);
   const untrusted: Certificate[] = [];
   for (const e of extra) {
-    const der = (Buffer.isBuffer(e) ? e : e.der).toString('base64');
-    if (seen.has(der) || trustedDer.has(der)) continue;
-    seen.add(der);
+    const der = Buffer.isBuffer(e) ? e : e.der;
+    // Byte copies of the leaf, of a trusted certificate or of one already taken are dropped.
+    if (der.equals(leafCert.der) || trusted.some((c) => c.der.equals(der)) || untrusted.some((c) => c.der.equals(der))) continue;
     untrusted.push(asCert(e));
   }
   if (untrusted.length > MAX_UNTRUSTED_CERTS) {
@@ -198,7 +223,7 @@ export function verifyChainTo(
   }
   // A CA key no Sigstore CA uses cannot lead to a trusted key, and could make each check slow.
   const usable = untrusted.filter((c) => !unusualKey(c.spki));
-  const found = findIssuerPath(leafCert, [...places.keys()], usable);
+  const found = findIssuerPath(leafCert, trusted, usable);
   let outOfWindow: Authority | undefined;
   for (const place of found ? found.reached.flatMap((c) => places.get(c)!) : []) {
     const { ca } = place;
