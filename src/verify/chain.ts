@@ -146,40 +146,86 @@ function checkCritical(c: Certificate, what: string): void {
 }
 
 interface Places {
-  /** The authorities (and their chains) this was built from, to notice a changed list. */
+  /** Copies of the chains' bytes this was built from, and the authority objects, to notice any change. */
   from: Authority[];
   chains: Buffer[][];
   places: Map<Certificate, TrustedPlace[]>;
   trusted: Certificate[];
+  /** The trusted certificates' DER as latin1 strings (one character per byte): byte copies in a signature are dropped by these. */
+  trustedDer: Set<string>;
 }
 
-function sameList(a: Buffer[], b: Buffer[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
+/**
+ * Places by the authorities' list (trust.certificateAuthorities, trust.timestampAuthorities):
+ * range verification asks with the same two lists for every commit. An entry answers only while
+ * the list holds the same authority objects with byte-identical chains (compared with the copies
+ * taken when it was built), so no other trust root — nor this one changed in place — is ever
+ * answered from it; anything else builds anew.
+ */
+const placesByList = new WeakMap<Authority[], Places>();
 
-/** The last authorities' places: range verification asks with the same list for every commit. */
-let lastPlaces: Places | undefined;
+function stillValid(l: Places, authorities: Authority[]): boolean {
+  if (l.from.length !== authorities.length) return false;
+  for (let i = 0; i < authorities.length; i++) {
+    const ca = authorities[i]!;
+    const was = l.chains[i]!;
+    if (ca !== l.from[i] || ca.certChain.length !== was.length) return false;
+    for (let j = 0; j < was.length; j++) if (!ca.certChain[j]!.equals(was[j]!)) return false;
+  }
+  return true;
+}
 
 /**
  * Where each trusted certificate sits, parsed once (by exact bytes, so one certificate listed by
  * several authorities is one object here) and kept while the same authorities are asked about.
  */
 function trustedPlaces(authorities: Authority[]): Places {
-  const l = lastPlaces;
-  if (l && l.from.length === authorities.length && authorities.every((ca, i) => ca === l.from[i] && sameList(ca.certChain, l.chains[i]))) {
-    return l;
-  }
+  const l = placesByList.get(authorities);
+  if (l && stillValid(l, authorities)) return l;
+  const chains = authorities.map((ca) => ca.certChain.map((b) => Buffer.from(b)));
   const places = new Map<Certificate, TrustedPlace[]>();
-  for (const ca of authorities) {
-    const chain = ca.certChain.map(parseCertificateCached);
+  authorities.forEach((ca, i) => {
+    const chain = chains[i]!.map(parseCertificateCached);
     chain.forEach((c, index) => {
       const list = places.get(c) ?? [];
       list.push({ ca, chain, index });
       places.set(c, list);
     });
+  });
+  const trusted = [...places.keys()];
+  const built: Places = { from: [...authorities], chains, places, trusted, trustedDer: new Set(trusted.map((c) => c.der.toString('latin1'))) };
+  placesByList.set(authorities, built);
+  return built;
+}
+
+let untrustedParses = 0;
+
+/** Certificates from `extra` parsed by verifyChainTo in this thread (tests bound a hostile list's cost with it). */
+export function untrustedCertificateCount(): number {
+  return untrustedParses;
+}
+
+/**
+ * The signature's certificates a path may use: byte copies of the leaf, of a trusted certificate
+ * or of one already taken dropped (a Set of their bytes: linear in the input), and refused as
+ * soon as more than MAX_UNTRUSTED_CERTS distinct ones are seen — before any is parsed past the
+ * cap. (The CMS parser holds a signature to 10 certificates and the gitsign layout to
+ * MAX_SIGNATURE_CERTS; a Fulcio or TSA answer and the library's callers reach here unbounded.)
+ */
+function untrustedOf(extra: (Buffer | Certificate)[], leaf: Certificate, trustedDer: Set<string>): Certificate[] {
+  const seen = new Set<string>([leaf.der.toString('latin1')]);
+  const out: Certificate[] = [];
+  for (const e of extra) {
+    const key = (Buffer.isBuffer(e) ? e : e.der).toString('latin1');
+    if (seen.has(key) || trustedDer.has(key)) continue;
+    seen.add(key);
+    if (out.length === MAX_UNTRUSTED_CERTS) {
+      fail(`the signature carries more than ${MAX_UNTRUSTED_CERTS} untrusted certificates; at most ${MAX_UNTRUSTED_CERTS} are accepted`);
+    }
+    untrustedParses++;
+    out.push(asCert(e));
   }
-  lastPlaces = { from: [...authorities], chains: authorities.map((ca) => [...ca.certChain]), places, trusted: [...places.keys()] };
-  return lastPlaces;
+  return out;
 }
 
 /**
@@ -210,17 +256,8 @@ export function verifyChainTo(
   opts: ChainOptions & { eku: string; what: string },
 ): { path: Buffer[]; certificates: Certificate[]; ca: Authority } {
   const leafCert = asCert(leaf);
-  const { places, trusted } = trustedPlaces(authorities);
-  const untrusted: Certificate[] = [];
-  for (const e of extra) {
-    const der = Buffer.isBuffer(e) ? e : e.der;
-    // Byte copies of the leaf, of a trusted certificate or of one already taken are dropped.
-    if (der.equals(leafCert.der) || trusted.some((c) => c.der.equals(der)) || untrusted.some((c) => c.der.equals(der))) continue;
-    untrusted.push(asCert(e));
-  }
-  if (untrusted.length > MAX_UNTRUSTED_CERTS) {
-    fail(`the signature carries ${untrusted.length} untrusted certificates; at most ${MAX_UNTRUSTED_CERTS} are accepted`);
-  }
+  const { places, trusted, trustedDer } = trustedPlaces(authorities);
+  const untrusted = untrustedOf(extra, leafCert, trustedDer);
   // A CA key no Sigstore CA uses cannot lead to a trusted key, and could make each check slow.
   const usable = untrusted.filter((c) => !unusualKey(c.spki));
   const found = findIssuerPath(leafCert, trusted, usable);

@@ -4,6 +4,7 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { GitsealError } from '../errors.js';
+import { checkStrictDer, children, decodeOid, parseDer, TAG } from '../util/der.js';
 import type { Certificate } from './certificate.js';
 import { OID } from './oids.js';
 import { memoKey, SuccessMemo } from './verified-memo.js';
@@ -63,8 +64,28 @@ function ecSpki(spki: Buffer): (typeof EC_SPKI)[number] | undefined {
  */
 const JWK_FASTER = /^3\.0\./.test(process.versions.openssl ?? '');
 
+/**
+ * What OpenSSL's SPKI decoder lets through but Go's crypto/x509 (gitsign) refuses, refused here
+ * before either import path: trailing bytes, non-minimal lengths (strict DER throughout), a
+ * BIT STRING with unused bits, and for EC keys any point that is not uncompressed (compressed
+ * 02/03 and hybrid 06/07 points). So the JWK and DER paths see the same inputs, and every
+ * refusal is the same BAD_CERTIFICATE on Node 20 and 24 (test/x509/spki-import.test.ts).
+ */
+function checkSpki(spki: Buffer): void {
+  checkStrictDer(spki);
+  const top = parseDer(spki);
+  if (top.tag !== TAG.SEQUENCE) throw new Error('SubjectPublicKeyInfo is not a SEQUENCE');
+  const [alg, bits, ...rest] = children(top);
+  if (!alg || alg.tag !== TAG.SEQUENCE || !bits || bits.tag !== TAG.BIT_STRING || rest.length) throw new Error('SubjectPublicKeyInfo is not { algorithm, subjectPublicKey }');
+  const b = bits.value;
+  if (b.length < 2 || b[0] !== 0) throw new Error('subjectPublicKey has unused bits');
+  const oid = children(alg)[0];
+  if (oid?.tag === TAG.OID && decodeOid(oid.value) === OID.ecPublicKey && b[1] !== 0x04) throw new Error('EC point is not uncompressed');
+}
+
 function importSpki(spki: Buffer): KeyObject {
   keyImports++;
+  checkSpki(spki);
   const ec = JWK_FASTER ? ecSpki(spki) : undefined;
   if (ec) {
     const at = ec.prefix.length + 1;
