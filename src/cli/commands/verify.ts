@@ -31,7 +31,7 @@ export const policyFlags = {
 
 /** Worker threads for a range (src/verify/batch.ts); the default suits the machine. */
 export const jobsFlag = Flags.integer({
-  description: 'verify with N worker threads (default: one per core; 0: in this thread only, no workers)',
+  description: 'verify a range with N worker threads besides this one (default: one fewer than the cores, at least 1; 0: this thread only)',
   helpValue: 'N',
   min: 0,
   max: 256,
