@@ -169,20 +169,23 @@ export async function historyBench({ root, H, tmp, count, quick, row, notes, fmt
   for (const n of nodes) {
     const all = [];
     const one = [];
+    const two = [];
     const loads = [];
     // Interleaved, so a busy neighbour hits both modes alike.
     for (let i = 0; i < samples; i++) {
       loads.push(loadavg()[0].toFixed(1));
       all.push(verifyProcess({ node: n.bin, gitseal, repo: fx.repo, env, tmp, args: [] }));
       one.push(verifyProcess({ node: n.bin, gitseal, repo: fx.repo, env, tmp, args: ['--jobs', '0'] }));
+      two.push(verifyProcess({ node: n.bin, gitseal, repo: fx.repo, env, tmp, args: ['--jobs', '2'] }));
     }
-    for (const r of [...all, ...one]) {
+    for (const r of [...all, ...one, ...two]) {
       if (r.summary.good !== count) throw new Error(`history (${n.label}): ${r.summary.good}/${r.summary.total} good`);
     }
     const cpuPer = median(all.map((r) => r.cpu)) / count;
     const cpuPerOne = median(one.map((r) => r.cpu)) / count;
     const wall = median(all.map((r) => r.ms));
     const wallOne = median(one.map((r) => r.ms));
+    const wallTwo = median(two.map((r) => r.ms));
     const rate = (count / wall) * 1000;
     const floorRate = (cores * 1000) / floor;
     const tag = `unique certificates, ${n.short}`;
@@ -190,8 +193,9 @@ export async function historyBench({ root, H, tmp, count, quick, row, notes, fmt
     row(`history (${tag}): CPU per commit, --jobs 0 (ms)`, fmt(cpuPerOne, 2), `crypto floor: ${fmt(floor, 2)}`, fmt(cpuPerOne / floor, 2) + '×', '≤ 1.2×', cpuPerOne / floor <= 1.2);
     row(`history (${tag}): wall rate, default jobs (commits/s)`, fmt(rate, 0), `${cores} cores / floor: ${fmt(floorRate, 0)}`, fmt(rate / floorRate, 2) + '×', '≥ 0.8×', rate / floorRate >= 0.8);
     row(`history (${tag}): speed-up, --jobs 0 → default`, fmt(wallOne / wall, 2) + '×', `ideal: ${cores}×`, fmt(wallOne / wall / cores, 2) + '×', 'near-linear (≥ 0.8×)', wallOne / wall / cores >= 0.8);
+    row(`history (${tag}): speed-up, default (${Math.max(1, cores - 1)} worker) → --jobs 2`, fmt(wall / wallTwo, 2) + '×', 'same run', '', 'report', true);
     notes.push(
-      `history ${n.label}: wall per run ${all.map((r) => fmt(r.ms, 0)).join(', ')} ms (default), ${one.map((r) => fmt(r.ms, 0)).join(', ')} ms (--jobs 0); ` +
+      `history ${n.label}: wall per run ${all.map((r) => fmt(r.ms, 0)).join(', ')} ms (default), ${one.map((r) => fmt(r.ms, 0)).join(', ')} ms (--jobs 0), ${two.map((r) => fmt(r.ms, 0)).join(', ')} ms (--jobs 2); ` +
         `process CPU ${all.map((r) => fmt(r.cpu, 0)).join(', ')} ms (default), ${one.map((r) => fmt(r.cpu, 0)).join(', ')} ms (--jobs 0)` +
         (all[0].withChildren !== undefined ? `; with git's processes ${all.map((r) => fmt(r.withChildren, 0)).join(', ')} ms (default)` : '') +
         `; peak RSS ${fmt(median(all.map((r) => r.rss)) / 1024, 0)} MiB; 1-min load before each pair ${loads.join(', ')}`,
