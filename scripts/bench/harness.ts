@@ -15,3 +15,4 @@ export { obtainCredential } from '../../src/sign/credential.js';
 export { localSigner } from '../../src/sign/local-signer.js';
 export { loadConfig } from '../../src/config/load.js';
 export { toIdentityToken } from '../../src/oidc/get-token.js';
+export { signatureCheckCount } from '../../src/x509/signature.js';

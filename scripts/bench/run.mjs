@@ -4,10 +4,11 @@
 // time. Prints a table and writes it to scripts/bench/latest.md.
 //
 //   npm run bench                     (builds first)
-//   node scripts/bench/run.mjs [--runs N] [--commits N] [--quick] [--only p1|p2] [--out FILE]
+//   node scripts/bench/run.mjs [--runs N] [--commits N] [--history-commits N] [--quick] [--only p1|p2|history] [--out FILE]
 //
 // --only runs one part (p1: the --verify process; p2: crypto floor and range
-// verification, no P3) and writes its table to --out only (latest.md is for full runs).
+// verification, no P3; history: the unique-certificate history, scripts/bench/history.mjs)
+// and writes its table to --out only (latest.md is for full runs).
 //
 // Fixtures are generated here: real gitsign offline-mode signatures from
 // test/fixtures/gitsign-corpus (verified against its public-good trusted root)
@@ -22,17 +23,19 @@ import { build } from 'esbuild';
 import { makeHistory, writeLoose } from './fixtures.mjs';
 import { benchSea } from './sea.mjs';
 import { benchP1 } from './p1.mjs';
+import { historyBench } from './history.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, 'test/fixtures/gitsign-corpus');
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string' }, commits: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } },
+  options: { runs: { type: 'string' }, commits: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, 'history-commits': { type: 'string' } },
 });
 const QUICK = !!args.quick;
 const ONLY = args.only;
-if (ONLY !== undefined && ONLY !== 'p1' && ONLY !== 'p2') throw new Error('--only takes p1 or p2');
-const doP1 = ONLY !== 'p2';
-const doP2 = ONLY !== 'p1';
+if (ONLY !== undefined && ONLY !== 'p1' && ONLY !== 'p2' && ONLY !== 'history') throw new Error('--only takes p1, p2 or history');
+const doP1 = ONLY === undefined || ONLY === 'p1';
+const doP2 = ONLY === undefined || ONLY === 'p2';
+const doHistory = ONLY === undefined || ONLY === 'history';
 const RUNS = Number(args.runs ?? (QUICK ? 10 : 30));
 const COMMITS = Number(args.commits ?? 2000);
 const CORES = availableParallelism();
@@ -411,6 +414,11 @@ try {
   await sb?.stop();
 }
 
+}
+
+// ---------------------------------------------------------------- unique-certificate history (issue 16)
+if (doHistory) {
+  await historyBench({ root: ROOT, H, tmp, count: Number(args['history-commits'] ?? 5000), quick: QUICK, row, notes, fmt, floorOf, log });
 }
 
 // ---------------------------------------------------------------- output

@@ -132,6 +132,8 @@ export interface VerifyRun {
   ignoreSct?: boolean;
   /** Time budget of one such lookup (gitseal.rekorSearchTimeout); default src/rekor/search.ts's. */
   rekorSearchTimeoutMs?: number;
+  /** Worker threads (gitseal verify --jobs); 0 = this thread only; default batch.ts's. */
+  workers?: number;
 }
 
 /**
@@ -154,6 +156,7 @@ export async function* verifyObjects(run: VerifyRun): AsyncGenerator<ObjectResul
     rekorSearch,
     ...(run.cache === false ? { cache: false as const } : {}),
     ...(run.ignoreSct ? { ignoreSct: true } : {}),
+    ...(run.workers !== undefined ? { workers: run.workers } : {}),
   });
   for await (const o of source) {
     const ref = ranged ? undefined : run.revs[o.seq];

@@ -32,6 +32,21 @@ export function hashedRekordV001(digest: Buffer, signature: Buffer, leafDer: Buf
   };
 }
 
+/**
+ * canonicalBody(hashedRekordV001(digest, signature, leafDer)), written out directly: the keys
+ * in RFC 8785 order and every value hex or base64, which JSON never escapes. Range
+ * verification rebuilds one body per commit (test/verify/canonical-fast.test.ts pins it to
+ * the generic path byte for byte).
+ */
+export function canonicalHashedRekordV001(digest: Buffer, signature: Buffer, leafDer: Buffer): Buffer {
+  const pem = Buffer.from(encodePem('CERTIFICATE', leafDer), 'latin1').toString('base64');
+  return Buffer.from(
+    `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":"${digest.toString('hex')}"}},` +
+      `"signature":{"content":"${signature.toString('base64')}","publicKey":{"content":"${pem}"}}}}`,
+    'latin1',
+  );
+}
+
 /** Canonical bytes of a body, as hashed into the Merkle leaf. */
 export function canonicalBody(body: unknown): Buffer {
   return Buffer.from(canonicalize(body), 'utf8');

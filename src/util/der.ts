@@ -11,17 +11,17 @@ import { GitsealError } from '../errors.js';
 
 export interface Tlv {
   /** The full identifier octet (class + constructed bit + tag number < 31). */
-  tag: number;
-  /** Offset of the identifier octet in the original buffer. */
-  start: number;
-  /** Offset of the first content octet. */
-  valueStart: number;
-  /** Offset just past the last content octet. */
-  end: number;
+  readonly tag: number;
+  /** Offset of the identifier octet in the buffer the outermost element was read from. */
+  readonly start: number;
+  /** Offset of the first content octet (same buffer). */
+  readonly valueStart: number;
+  /** Offset just past the last content octet (same buffer). */
+  readonly end: number;
   /** The content octets. */
-  value: Buffer;
+  readonly value: Buffer;
   /** Identifier, length and content octets. */
-  raw: Buffer;
+  readonly raw: Buffer;
 }
 
 export const TAG = {
@@ -39,6 +39,29 @@ export const TAG = {
   SEQUENCE: 0x30,
   SET: 0x31,
 } as const;
+
+/**
+ * One element: offsets into the buffer it was read from; `value` and `raw` are views of it,
+ * made on first use (a certificate or a CMS signature holds a hundred elements, most of which
+ * are only walked through; range verification reads thousands of them per second).
+ */
+class Element implements Tlv {
+  private v?: Buffer;
+  private r?: Buffer;
+  constructor(
+    readonly tag: number,
+    readonly start: number,
+    readonly valueStart: number,
+    readonly end: number,
+    readonly buf: Buffer,
+  ) {}
+  get value(): Buffer {
+    return (this.v ??= this.buf.subarray(this.valueStart, this.end));
+  }
+  get raw(): Buffer {
+    return (this.r ??= this.buf.subarray(this.start, this.end));
+  }
+}
 
 function bad(msg: string): never {
   throw new GitsealError('BAD_DER', `malformed DER: ${msg}`);
@@ -64,7 +87,7 @@ export function readTlv(buf: Buffer, offset = 0, limit = buf.length): Tlv {
   }
   const end = p + len;
   if (end > limit) bad('content runs past its container');
-  return { tag, start: offset, valueStart: p, end, value: buf.subarray(p, end), raw: buf.subarray(offset, end) };
+  return new Element(tag, offset, p, end, buf);
 }
 
 /** Parse a buffer that must hold exactly one TLV. */
@@ -78,11 +101,13 @@ export function parseDer(buf: Buffer): Tlv {
 export function children(t: Tlv): Tlv[] {
   if (!(t.tag & 0x20)) bad(`element with tag 0x${t.tag.toString(16)} is not constructed`);
   const out: Tlv[] = [];
-  const buf = t.raw;
-  const base = t.valueStart - t.start;
-  let p = base;
-  while (p < buf.length) {
-    const c = readTlv(buf, p, buf.length);
+  // Read in place (no view of the parent), bounded by the parent's end.
+  const inPlace = t instanceof Element;
+  const buf = inPlace ? t.buf : t.raw;
+  let p = inPlace ? t.valueStart : t.valueStart - t.start;
+  const end = inPlace ? t.end : buf.length;
+  while (p < end) {
+    const c = readTlv(buf, p, end);
     out.push(c);
     p = c.end;
   }

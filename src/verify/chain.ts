@@ -145,6 +145,89 @@ function checkCritical(c: Certificate, what: string): void {
   }
 }
 
+interface Places {
+  /** Copies of the chains' bytes this was built from, and the authority objects, to notice any change. */
+  from: Authority[];
+  chains: Buffer[][];
+  places: Map<Certificate, TrustedPlace[]>;
+  trusted: Certificate[];
+  /** The trusted certificates' DER as latin1 strings (one character per byte): byte copies in a signature are dropped by these. */
+  trustedDer: Set<string>;
+}
+
+/**
+ * Places by the authorities' list (trust.certificateAuthorities, trust.timestampAuthorities):
+ * range verification asks with the same two lists for every commit. An entry answers only while
+ * the list holds the same authority objects with byte-identical chains (compared with the copies
+ * taken when it was built), so no other trust root — nor this one changed in place — is ever
+ * answered from it; anything else builds anew.
+ */
+const placesByList = new WeakMap<Authority[], Places>();
+
+function stillValid(l: Places, authorities: Authority[]): boolean {
+  if (l.from.length !== authorities.length) return false;
+  for (let i = 0; i < authorities.length; i++) {
+    const ca = authorities[i]!;
+    const was = l.chains[i]!;
+    if (ca !== l.from[i] || ca.certChain.length !== was.length) return false;
+    for (let j = 0; j < was.length; j++) if (!ca.certChain[j]!.equals(was[j]!)) return false;
+  }
+  return true;
+}
+
+/**
+ * Where each trusted certificate sits, parsed once (by exact bytes, so one certificate listed by
+ * several authorities is one object here) and kept while the same authorities are asked about.
+ */
+function trustedPlaces(authorities: Authority[]): Places {
+  const l = placesByList.get(authorities);
+  if (l && stillValid(l, authorities)) return l;
+  const chains = authorities.map((ca) => ca.certChain.map((b) => Buffer.from(b)));
+  const places = new Map<Certificate, TrustedPlace[]>();
+  authorities.forEach((ca, i) => {
+    const chain = chains[i]!.map(parseCertificateCached);
+    chain.forEach((c, index) => {
+      const list = places.get(c) ?? [];
+      list.push({ ca, chain, index });
+      places.set(c, list);
+    });
+  });
+  const trusted = [...places.keys()];
+  const built: Places = { from: [...authorities], chains, places, trusted, trustedDer: new Set(trusted.map((c) => c.der.toString('latin1'))) };
+  placesByList.set(authorities, built);
+  return built;
+}
+
+let untrustedParses = 0;
+
+/** Certificates from `extra` parsed by verifyChainTo in this thread (tests bound a hostile list's cost with it). */
+export function untrustedCertificateCount(): number {
+  return untrustedParses;
+}
+
+/**
+ * The signature's certificates a path may use: byte copies of the leaf, of a trusted certificate
+ * or of one already taken dropped (a Set of their bytes: linear in the input), and refused as
+ * soon as more than MAX_UNTRUSTED_CERTS distinct ones are seen — before any is parsed past the
+ * cap. (The CMS parser holds a signature to 10 certificates and the gitsign layout to
+ * MAX_SIGNATURE_CERTS; a Fulcio or TSA answer and the library's callers reach here unbounded.)
+ */
+function untrustedOf(extra: (Buffer | Certificate)[], leaf: Certificate, trustedDer: Set<string>): Certificate[] {
+  const seen = new Set<string>([leaf.der.toString('latin1')]);
+  const out: Certificate[] = [];
+  for (const e of extra) {
+    const key = (Buffer.isBuffer(e) ? e : e.der).toString('latin1');
+    if (seen.has(key) || trustedDer.has(key)) continue;
+    seen.add(key);
+    if (out.length === MAX_UNTRUSTED_CERTS) {
+      fail(`the signature carries more than ${MAX_UNTRUSTED_CERTS} untrusted certificates; at most ${MAX_UNTRUSTED_CERTS} are accepted`);
+    }
+    untrustedParses++;
+    out.push(asCert(e));
+  }
+  return out;
+}
+
 /**
  * Verify that `leaf` chains to a certificate authority of `trust` at time `at`.
  * `extra` are untrusted certificates from the signature that may serve as
@@ -173,32 +256,11 @@ export function verifyChainTo(
   opts: ChainOptions & { eku: string; what: string },
 ): { path: Buffer[]; certificates: Certificate[]; ca: Authority } {
   const leafCert = asCert(leaf);
-  // The same few trusted chains for every signature: parsed once (by exact bytes), so one
-  // certificate listed by several authorities is one object here.
-  const places = new Map<Certificate, TrustedPlace[]>();
-  for (const ca of authorities) {
-    const chain = ca.certChain.map(parseCertificateCached);
-    chain.forEach((c, index) => {
-      const list = places.get(c) ?? [];
-      list.push({ ca, chain, index });
-      places.set(c, list);
-    });
-  }
-  const trustedDer = new Set([...places.keys()].map((c) => c.der.toString('base64')));
-  const seen = new Set<string>([leafCert.der.toString('base64')]);
-  const untrusted: Certificate[] = [];
-  for (const e of extra) {
-    const der = (Buffer.isBuffer(e) ? e : e.der).toString('base64');
-    if (seen.has(der) || trustedDer.has(der)) continue;
-    seen.add(der);
-    untrusted.push(asCert(e));
-  }
-  if (untrusted.length > MAX_UNTRUSTED_CERTS) {
-    fail(`the signature carries ${untrusted.length} untrusted certificates; at most ${MAX_UNTRUSTED_CERTS} are accepted`);
-  }
+  const { places, trusted, trustedDer } = trustedPlaces(authorities);
+  const untrusted = untrustedOf(extra, leafCert, trustedDer);
   // A CA key no Sigstore CA uses cannot lead to a trusted key, and could make each check slow.
   const usable = untrusted.filter((c) => !unusualKey(c.spki));
-  const found = findIssuerPath(leafCert, [...places.keys()], usable);
+  const found = findIssuerPath(leafCert, trusted, usable);
   let outOfWindow: Authority | undefined;
   for (const place of found ? found.reached.flatMap((c) => places.get(c)!) : []) {
     const { ca } = place;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GitsealError, isGitsealError, type ErrorCode } from '../errors.js';
-import { canonicalBody, hashedRekordV001 } from '../rekor/body.js';
+import { canonicalHashedRekordV001 } from '../rekor/body.js';
 import type { RekorLogEntry, RekorSearch } from '../rekor/search.js';
 import { decodeTle, type TransparencyLogEntry } from '../rekor/tle.js';
 import { inValidity, type TrustedRoot } from '../trust/trusted-root.js';
@@ -275,7 +275,7 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
       const body =
         entry.version === '0.0.2'
           ? hashedRekordV002Body(digest, si.signature, leaf.der)
-          : canonicalBody(hashedRekordV001(digest, si.signature, leaf.der));
+          : canonicalHashedRekordV001(digest, si.signature, leaf.der);
       tlog = step('tlog', () => verifyTlogEntry(entry, body, input.trust));
     } else if (!input.offline && input.rekorSearch) {
       const search = input.rekorSearch;

@@ -6,7 +6,6 @@
  */
 import { verify } from 'node:crypto';
 import { GitsealError } from '../errors.js';
-import { canonicalize } from '../util/canonical-json.js';
 import { inValidity, type TransparencyLogKey, type TrustedRoot } from '../trust/trusted-root.js';
 import { publicKeyFromSpki } from '../x509/signature.js';
 
@@ -20,6 +19,15 @@ export interface SetInput {
   signedEntryTimestamp: Buffer;
 }
 
+/**
+ * The signed payload: canonicalize({ body, integratedTime, logID, logIndex }) (RFC 8785), written
+ * out directly — keys already in order, base64 and hex never escaped, the integers as decimal
+ * bigints (test/verify/canonical-fast.test.ts pins it to the generic path byte for byte).
+ */
+export function setPayload(e: Pick<SetInput, 'body' | 'integratedTime' | 'logId' | 'logIndex'>): Buffer {
+  return Buffer.from(`{"body":"${e.body.toString('base64')}","integratedTime":${e.integratedTime},"logID":"${e.logId.toString('hex')}","logIndex":${e.logIndex}}`, 'latin1');
+}
+
 /** Verify against a trusted log key with the same logId valid at integratedTime; returns that key. */
 export function verifySet(e: SetInput, trust: TrustedRoot): TransparencyLogKey {
   const at = new Date(Number(e.integratedTime) * 1000);
@@ -29,15 +37,7 @@ export function verifySet(e: SetInput, trust: TrustedRoot): TransparencyLogKey {
   if (candidates.length === 0) throw new GitsealError('TLOG', `the log entry comes from an unknown transparency log (id ${e.logId.toString('hex').slice(0, 16)}…)`);
   const keys = candidates.filter((t) => inValidity(t.validFor, at));
   if (keys.length === 0) throw new GitsealError('TLOG', `the transparency log key was not valid at the entry's integrated time ${at.toISOString()}`);
-  const payload = Buffer.from(
-    canonicalize({
-      body: e.body.toString('base64'),
-      integratedTime: e.integratedTime,
-      logID: e.logId.toString('hex'),
-      logIndex: e.logIndex,
-    }),
-    'utf8',
-  );
+  const payload = setPayload(e);
   for (const k of keys) {
     const key = publicKeyFromSpki(k.publicKey);
     let ok = false;

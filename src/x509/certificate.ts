@@ -149,7 +149,7 @@ export function parseCertificate(der: Buffer): Certificate {
 }
 
 /**
- * Parsed certificates by exact DER (the base64 of all its bytes is the key,
+ * Parsed certificates by exact DER (all its bytes, as a latin1 string, are the key,
  * so only identical bytes share a parse): range verification sees the same
  * CA certificates, and with the agent the same leaf, for every commit.
  * Bounded, oldest first out; a DER that fails to parse is never kept.
@@ -160,7 +160,7 @@ const PARSED_MAX = 512;
 
 /** parseCertificate, remembered for identical DER (see parsedCertificates). */
 export function parseCertificateCached(der: Buffer): Certificate {
-  const key = der.toString('base64');
+  const key = der.toString('latin1');
   const hit = parsedCertificates.get(key);
   if (hit) return hit;
   const c = parseCertificate(der);

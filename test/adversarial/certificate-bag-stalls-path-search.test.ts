@@ -84,7 +84,7 @@ describe('path building is bounded (counted signature checks)', () => {
     const bag = sameKeyCas(9);
     const leaf = makeLeaf(w, { caKey: bag.key, caName: bag.name });
     const { checks, error } = checksOf(() => verifyChain(leaf.der, bag.certs, w.trust, AT));
-    expect(error?.message).toMatch(/9 untrusted certificates; at most 4/);
+    expect(error?.message).toMatch(/more than 4 untrusted certificates; at most 4/);
     expect(checks).toBe(0);
   });
 

@@ -29,6 +29,14 @@ export const policyFlags = {
   cache: Flags.boolean({ description: 'reuse earlier verdicts from the verified-signature cache (~/.cache/gitseal/verified)', default: true, allowNo: true }),
 };
 
+/** Worker threads for a range (src/verify/batch.ts); the default suits the machine. */
+export const jobsFlag = Flags.integer({
+  description: 'verify a range with N worker threads besides this one (default: one fewer than the cores, at least 1; 0: this thread only)',
+  helpValue: 'N',
+  min: 0,
+  max: 256,
+});
+
 /**
  * cosign's and gitsign's flag, with the same meaning: skip the embedded-SCT check, nothing else.
  * Only here, on the command line, each time: no git config key, no environment variable, and
@@ -168,7 +176,7 @@ function tableRow(r: ObjectResult): string[] {
 export abstract class VerifyBase extends GitsealCommand {
   protected async verifyRevs(
     revs: string[],
-    flags: PolicyFlags & { offline?: boolean; cache?: boolean; 'insecure-ignore-sct'?: boolean; 'json-lines'?: boolean },
+    flags: PolicyFlags & { offline?: boolean; cache?: boolean; 'insecure-ignore-sct'?: boolean; 'json-lines'?: boolean; jobs?: number },
     want: 'commit' | 'tag' | undefined,
   ): Promise<undefined> {
     const repo = requireRepo(this.cwd);
@@ -196,7 +204,7 @@ export abstract class VerifyBase extends GitsealCommand {
     if (progress?.active && ranged) void countRange(repo, revs).then((n) => n !== undefined && progress.setTotal(n));
     else if (progress) progress.setTotal(revs.length);
     const run = async () => {
-      for await (const r0 of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, rekorSearchTimeoutMs: cfg.rekorSearchTimeoutMs, ignoreSct })) {
+      for await (const r0 of verifyObjects({ repoDir: repo, revs, trust: root, policy, offline, want, cache: flags.cache, rekorURL: cfg.rekorURL, rekorSearchTimeoutMs: cfg.rekorSearchTimeoutMs, ignoreSct, workers: flags.jobs })) {
         const r = r0.ok ? r0 : { ...r0, message: withTrustHint(r0.code as ErrorCode | undefined, r0.message, source) };
         total++;
         if (r.ok) good++;
@@ -257,6 +265,7 @@ ${POLICY_HELP}`;
   };
   static override flags = {
     all: Flags.boolean({ description: 'every commit reachable from any branch, tag or other ref' }),
+    jobs: jobsFlag,
     ...policyFlags,
     ...insecureFlags,
     ...outputFlags,
