@@ -153,6 +153,14 @@ export function defaultWorkerUrl(): URL {
   throw new GitsealError('INTERNAL', 'cannot find the verify worker (dist/verify/worker.js); run the build');
 }
 
+/**
+ * A worker's young generation kept small: V8 grows it to 16 MiB semi-spaces under a steady
+ * allocation rate, ~50 MiB of RSS per isolate that a 1,000-commit run never reaches and a
+ * 100,000-commit run always does (issue 16, "Any size": scripts/bench/memory.mjs), for no
+ * measurable CPU (the objects a verification allocates die young either way).
+ */
+const WORKER_LIMITS = process.env.GITSEAL_WORKER_YOUNG_MB === 'none' ? undefined : { maxYoungGenerationSizeMb: Number(process.env.GITSEAL_WORKER_YOUNG_MB) || 6 };
+
 /** A small pool: round-robin batches, at most `depth` batches in flight per worker. */
 class Pool {
   private readonly workers: Worker[] = [];
@@ -163,7 +171,7 @@ class Pool {
 
   constructor(n: number, url: URL | WorkerCode, setup: WorkerSetup, private readonly depth = 4) {
     for (let i = 0; i < n; i++) {
-      const w = url instanceof URL ? new Worker(url, { workerData: setup }) : new Worker(url.code, { eval: true, workerData: setup });
+      const w = url instanceof URL ? new Worker(url, { workerData: setup, resourceLimits: WORKER_LIMITS }) : new Worker(url.code, { eval: true, workerData: setup, resourceLimits: WORKER_LIMITS });
       const idx = i;
       this.inflight.push(0);
       w.on('message', (r: JobResult[]) => {
