@@ -18,8 +18,7 @@
 //   node scripts/bench/memory.mjs [--commits 100000] [--small 1000] [--out FILE]
 //   (also imported by scripts/bench/run.mjs: benchMemory)
 //
-// Peak RSS is the gitseal process's own (process.resourceUsage().maxRSS, reported at exit by a
-// --require hook), worker threads included, git's processes not.
+// Peak RSS and CPU come from /usr/bin/time (GNU time: the rusage of the reaped child).
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -118,25 +117,24 @@ async function fixture(root, name, make) {
   return { dir, ...info, reused: false };
 }
 
-/** Run `gitseal verify` once; its own peak RSS (KiB) and CPU (ms) from a --require hook, and wall ms. */
+/**
+ * Run `gitseal verify` once under /usr/bin/time: peak RSS (KiB) and CPU (user + sys, ms) from the
+ * kernel's rusage of the reaped child (wait4: the whole process, worker threads, exit and the git
+ * processes it reaps included; maxrss is the largest of them, gitseal's), and wall ms.
+ */
 async function measure({ gitseal, args, env, cwd, tmp, consume }) {
-  const rep = join(tmp, `mem-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
-  const hook = join(tmp, 'mem-hook.cjs');
-  writeFileSync(
-    hook,
-    `process.on('exit', () => { const u = process.resourceUsage(); const c = process.cpuUsage(); require('fs').writeFileSync(process.env.GITSEAL_BENCH_REPORT, JSON.stringify({ maxRSS: u.maxRSS, cpu: (c.user + c.system) / 1000 })); });`,
-  );
+  const rep = join(tmp, `mem-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
   const t0 = process.hrtime.bigint();
-  const cp = spawn(process.execPath, ['--require', hook, gitseal, ...args], { cwd, env: { ...env, GITSEAL_BENCH_REPORT: rep }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cp = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', rep, process.execPath, gitseal, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   cp.stderr.on('data', (d) => (err += d).length > 4096 && (err = err.slice(-4096)));
   const out = consume(cp.stdout);
   const status = await new Promise((r) => cp.once('close', (c) => r(c)));
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   const result = await out;
-  const r = JSON.parse(readFileSync(rep, 'utf8'));
+  const [rss, user, sys] = readFileSync(rep, 'utf8').trim().split('\n').pop().split(' ').map(Number);
   rmSync(rep, { force: true });
-  return { status, wall, rssKiB: r.maxRSS, cpu: r.cpu, result, stderr: err };
+  return { status, wall, rssKiB: rss, cpu: (user + sys) * 1000, result, stderr: err };
 }
 
 /** Counts of the table's rows without keeping them (a ✓ starts a good row). */
@@ -175,6 +173,7 @@ function parseJson(stream) {
  */
 export async function benchMemory(ctx) {
   const { root, tmp, row, notes, fmt, log } = ctx;
+  if (!existsSync('/usr/bin/time')) throw new Error('needs /usr/bin/time (apt-get install time) for the rusage of the measured process');
   const N = ctx.commits ?? 100_000;
   const SMALL = ctx.small ?? 1_000;
   const ONLINE = ctx.online ?? 2_000;
