@@ -154,12 +154,14 @@ export function defaultWorkerUrl(): URL {
 }
 
 /**
- * A worker's young generation kept small: V8 grows it to 16 MiB semi-spaces under a steady
- * allocation rate, ~50 MiB of RSS per isolate that a 1,000-commit run never reaches and a
- * 100,000-commit run always does (issue 16, "Any size": scripts/bench/memory.mjs), for no
- * measurable CPU (the objects a verification allocates die young either way).
+ * A worker's young generation kept small (V8 grows its semi-spaces under a steady allocation
+ * rate; what a verification allocates dies young either way). Measured by scripts/bench/memory.mjs
+ * --compare-limits (100,000 agent-shaped commits, table, load 6-13): gitseal's peak RSS 178.8 MiB
+ * capped against 190.2 MiB with V8's defaults (0.94×), CPU 67.5 s against 67.2 s (1.01×); 1,000
+ * commits 102.8 against 107.4 MiB. GITSEAL_WORKER_YOUNG_MB=none (that value only) restores V8's
+ * defaults, for that comparison; no value can make the cap larger or smaller.
  */
-const WORKER_LIMITS = process.env.GITSEAL_WORKER_YOUNG_MB === 'none' ? undefined : { maxYoungGenerationSizeMb: Number(process.env.GITSEAL_WORKER_YOUNG_MB) || 6 };
+const WORKER_LIMITS = process.env.GITSEAL_WORKER_YOUNG_MB === 'none' ? undefined : { maxYoungGenerationSizeMb: 6 };
 
 /** A small pool: round-robin batches, at most `depth` batches in flight per worker. */
 class Pool {
