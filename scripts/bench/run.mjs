@@ -4,11 +4,14 @@
 // time. Prints a table and writes it to scripts/bench/latest.md.
 //
 //   npm run bench                     (builds first)
-//   node scripts/bench/run.mjs [--runs N] [--commits N] [--history-commits N] [--quick] [--only p1|p2|history] [--out FILE]
+//   node scripts/bench/run.mjs [--runs N] [--commits N] [--history-commits N] [--quick] [--only p1|p2|history|memory] [--out FILE]
+//                              [--memory-commits N]
 //
 // --only runs one part (p1: the --verify process; p2: crypto floor and range
-// verification, no P3; history: the unique-certificate history, scripts/bench/history.mjs)
-// and writes its table to --out only (latest.md is for full runs).
+// verification, no P3; history: the unique-certificate history, scripts/bench/history.mjs;
+// memory: M1/M2 of scripts/bench/memory.mjs) and writes its table to --out only (latest.md is
+// for full runs). M1 compares a 100,000-commit run (--memory-commits) with a 1,000-commit run
+// of the same repository, measured in the same run.
 //
 // Fixtures are generated here: real gitsign offline-mode signatures from
 // test/fixtures/gitsign-corpus (verified against its public-good trusted root)
@@ -24,18 +27,20 @@ import { makeHistory, writeLoose } from './fixtures.mjs';
 import { benchSea } from './sea.mjs';
 import { benchP1 } from './p1.mjs';
 import { historyBench } from './history.mjs';
+import { benchMemory } from './memory.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, 'test/fixtures/gitsign-corpus');
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string' }, commits: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, 'history-commits': { type: 'string' } },
+  options: { runs: { type: 'string' }, commits: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, 'history-commits': { type: 'string' }, 'memory-commits': { type: 'string' } },
 });
 const QUICK = !!args.quick;
 const ONLY = args.only;
-if (ONLY !== undefined && ONLY !== 'p1' && ONLY !== 'p2' && ONLY !== 'history') throw new Error('--only takes p1, p2 or history');
+if (ONLY !== undefined && !['p1', 'p2', 'history', 'memory'].includes(ONLY)) throw new Error('--only takes p1, p2, history or memory');
 const doP1 = ONLY === undefined || ONLY === 'p1';
 const doP2 = ONLY === undefined || ONLY === 'p2';
 const doHistory = ONLY === undefined || ONLY === 'history';
+const doMemory = ONLY === undefined || ONLY === 'memory';
 const RUNS = Number(args.runs ?? (QUICK ? 10 : 30));
 const COMMITS = Number(args.commits ?? 2000);
 const CORES = availableParallelism();
@@ -419,6 +424,16 @@ try {
 // ---------------------------------------------------------------- unique-certificate history (issue 16)
 if (doHistory) {
   await historyBench({ root: ROOT, H, tmp, count: Number(args['history-commits'] ?? 5000), quick: QUICK, row, notes, fmt, floorOf, log });
+}
+
+// ---------------------------------------------------------------- M1/M2: memory at any size, the failure cache
+if (doMemory) {
+  try {
+    await benchMemory({ root: ROOT, tmp, row, notes, fmt, log, commits: args['memory-commits'] ? Number(args['memory-commits']) : undefined });
+  } catch (e) {
+    notes.push(`memory (M1/M2) not measured: ${e.message}`);
+    log(`memory: ${e.stack}`);
+  }
 }
 
 // ---------------------------------------------------------------- output

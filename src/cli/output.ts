@@ -170,9 +170,10 @@ export interface ProgressState {
 }
 
 /**
- * A progress line on stderr for long runs — objects done, rate and ETA — redrawn in place at
- * most 10 times a second and erased at the end; nothing at all unless stderr is a terminal
- * (never in a pipe, a log or CI's output). Returns the tick and stop functions.
+ * A progress line on stderr for long runs — objects done (of the total once known), rate and
+ * ETA — redrawn in place at most 10 times a second and erased at the end; nothing at all unless
+ * stderr is a terminal (never in a pipe, a log or CI's output) and GITSEAL_NO_SPINNER is unset.
+ * `gitseal verify` uses it for ranges instead of withSpinner (one line, never both).
  */
 export function startProgress(
   label: string,
@@ -185,7 +186,8 @@ export function startProgress(
   const t0 = now();
   let done = 0;
   let total: number | undefined;
-  let last = 0;
+  // The first result draws at once (a short range still shows one frame), later ones at the pace.
+  let last = -Infinity;
   let shown = false;
   const group = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const draw = () => {
@@ -201,7 +203,11 @@ export function startProgress(
     shown = true;
     last = now();
   };
-  const timer = active ? setInterval(draw, every) : undefined;
+  // The timer keeps rate and ETA moving when results stall; both it and tick() draw only when
+  // `every` ms have passed since the last frame, so a frame is written at most 1000/every times a
+  // second however fast results come. The line holds the fixed label and numbers only.
+  const due = () => now() - last >= every;
+  const timer = active ? setInterval(() => due() && draw(), every) : undefined;
   timer?.unref();
   return {
     get active() {
@@ -209,7 +215,7 @@ export function startProgress(
     },
     tick(n = 1) {
       done += n;
-      if (active && now() - last >= every) draw();
+      if (active && due()) draw();
     },
     setTotal(t: number) {
       total = t;

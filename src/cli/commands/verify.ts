@@ -192,7 +192,10 @@ export abstract class VerifyBase extends GitsealCommand {
     const many = revs.length > 1 || ranged;
     const head = { policy: hasPolicy(policy), appliedPolicy: applied, ...(ignoreSct ? { sctChecked: false as const } : {}) };
     // On a terminal rows show up as they come; into a pipe or file they go in 64 KiB writes.
-    const progress = many ? startProgress('Verifying…') : undefined;
+    // A range gets the progress line (stderr on a terminal only) in place of the spinner. Not when
+    // --json or --json-lines go to that same terminal: machine output stays free of redraws.
+    const machine = flags['json-lines'] === true || this.jsonEnabled();
+    const progress = many && !(machine && process.stdout.isTTY) ? startProgress('Verifying…') : undefined;
     const w = new LineWriter(process.stdout, process.stdout.isTTY ? 1 : 64 * 1024, () => process.stdout.isTTY && progress?.clear());
     const sink = flags['json-lines'] ? jsonLinesSink(w) : this.jsonEnabled() ? jsonSink(w, head) : tableSink(w, async (l) => w.write(l + '\n'), (l) => this.note(l));
     if (sink.fail) setOpenDocument({ fail: sink.fail });
