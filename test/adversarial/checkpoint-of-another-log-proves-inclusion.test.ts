@@ -14,7 +14,7 @@
  * origins ("<hostname> - <tree id>") are not compared (pinned below).
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { encodeTle } from '../../src/rekor/tle.js';
 import { parseTrustedRoot } from '../../src/trust/trusted-root.js';
 import { isLogOrigin } from '../../src/verify/checkpoint.js';
@@ -38,7 +38,7 @@ import {
   type V2Log,
   type World,
 } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { useAllPaths } from './helpers/paths.js';
 
 let w: World;
 let log: V2Log;
@@ -139,21 +139,17 @@ describe('a Rekor v2 checkpoint must be the trusted log’s own', () => {
 });
 
 describe('every path refuses a checkpoint of another log', () => {
-  let paths: AllPaths;
-  beforeAll(() => {
-    paths = new AllPaths(trustJson);
-  });
-  afterAll(() => paths?.cleanup());
+  const sandbox = useAllPaths(() => trustJson);
 
   test('git, gitseal verify, the library and the hook', async () => {
-    const v = await paths.all(signedCommit(payload, v2Signature({ origin: 'staging.rekor.example', keyName: 'staging.rekor.example' })));
+    const v = await sandbox.paths.all(signedCommit(payload, v2Signature({ origin: 'staging.rekor.example', keyName: 'staging.rekor.example' })));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
     expect(v.git.stderr).toMatch(/checkpoint is for the log "staging\.rekor\.example"/);
     expect(v.hook.accepted).toBe(false);
   });
 
   test('the log’s own checkpoint is good on every path', async () => {
-    const v = await paths.all(signedCommit(payload, v2Signature()));
+    const v = await sandbox.paths.all(signedCommit(payload, v2Signature()));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['U', 'U', 'U']);
     expect(v.hook.accepted, v.hook.stderr).toBe(true);
   });

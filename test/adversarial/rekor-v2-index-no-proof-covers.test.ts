@@ -5,7 +5,7 @@
  * 999999". The index shown must be one the proof covers: the entry's and the proof's must agree.
  */
 import { createHash, sign } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { encodeTle } from '../../src/rekor/tle.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import {
@@ -25,7 +25,7 @@ import {
   type V2Log,
   type World,
 } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { useAllPaths } from './helpers/paths.js';
 
 let w: World;
 let log: V2Log;
@@ -73,14 +73,10 @@ describe('Rekor v2 log index', () => {
 });
 
 describe('every path: the unproven index is never shown as fact', () => {
-  let paths: AllPaths;
-  beforeAll(() => {
-    paths = new AllPaths(trustJson);
-  });
-  afterAll(() => paths?.cleanup());
+  const sandbox = useAllPaths(() => trustJson);
 
   test('git, gitseal verify, the library and the hook refuse it; nothing prints 999999 as a log index', async () => {
-    const v = await paths.all(signedCommit(payload, v2Signature({ logIndex: 999_999n })));
+    const v = await sandbox.paths.all(signedCommit(payload, v2Signature({ logIndex: 999_999n })));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
     expect(v.git.stderr).not.toMatch(/Rekor log index 999999/);
     expect(v.cli.result?.logIndex).toBeUndefined();
@@ -88,7 +84,7 @@ describe('every path: the unproven index is never shown as fact', () => {
   });
 
   test('the consistent entry is good on every path, index 4', async () => {
-    const v = await paths.all(signedCommit(payload, v2Signature()));
+    const v = await sandbox.paths.all(signedCommit(payload, v2Signature()));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['U', 'U', 'U']);
     expect(v.git.stderr).toMatch(/Rekor log index 4,/);
     // Its time is the timestamp authority's, and stderr says so (not "integrated time").
