@@ -64,6 +64,14 @@ function trimSpace(b: Buffer): Buffer {
   return b.subarray(s, e);
 }
 
+/** A header line trimmed as go-git trims it and split at its first space; undefined for the blank line that ends the headers. */
+function headerField(raw: Buffer): { key: string; data: Buffer } | undefined {
+  const line = trimSpace(raw);
+  if (line.length === 0) return undefined;
+  const sp = line.indexOf(0x20);
+  return { key: line.subarray(0, sp < 0 ? line.length : sp).toString('latin1'), data: sp < 0 ? Buffer.alloc(0) : line.subarray(sp + 1) };
+}
+
 /** Lines of `raw`, each with its "\n" (the last one may lack it), like bufio.ReadBytes('\n'). */
 function lines(raw: Buffer): Buffer[] {
   const out: Buffer[] = [];
@@ -176,7 +184,7 @@ function commitPredicate(raw: Buffer): Record<string, unknown> {
   let inMergetag = false;
   let i = 0;
   for (; i < all.length; i++) {
-    let line = all[i]!;
+    const line = all[i]!;
     if (inSig) {
       if (line.length > 0 && line[0] === 0x20) {
         let s = 0;
@@ -190,14 +198,12 @@ function commitPredicate(raw: Buffer): Record<string, unknown> {
       if (line.length > 0 && line[0] === 0x20) continue;
       inMergetag = false;
     }
-    line = trimSpace(line);
-    if (line.length === 0) {
+    const field = headerField(line);
+    if (!field) {
       i++;
       break;
     }
-    const sp = line.indexOf(0x20);
-    const key = line.subarray(0, sp < 0 ? line.length : sp).toString('latin1');
-    const data = sp < 0 ? Buffer.alloc(0) : line.subarray(sp + 1);
+    const { key, data } = field;
     switch (key) {
       case 'tree':
         tree = goHash(data.toString('latin1'));
@@ -243,14 +249,12 @@ function tagPredicate(raw: Buffer): Record<string, unknown> {
   let tagger: Person | undefined;
   let i = 0;
   for (; i < all.length; i++) {
-    const line = trimSpace(all[i]!);
-    if (line.length === 0) {
+    const field = headerField(all[i]!);
+    if (!field) {
       i++;
       break;
     }
-    const sp = line.indexOf(0x20);
-    const key = line.subarray(0, sp < 0 ? line.length : sp).toString('latin1');
-    const data = sp < 0 ? Buffer.alloc(0) : line.subarray(sp + 1);
+    const { key, data } = field;
     switch (key) {
       case 'object':
         object = goHash(data.toString('latin1'));

@@ -9,28 +9,22 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { verifyPayload } from '../../src/lib.js';
 import { parseAllowedSigners } from '../../src/verify/policy.js';
 import { checkPolicy } from '../../src/cli/doctor-policy.js';
 import type { GitsealConfig } from '../../src/config/types.js';
-import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { commitPayload, makeLeaf, signedCommit, signPayload } from '../verify/helpers/forge.js';
+import { useForgedWorld } from './helpers/paths.js';
 
 const SECRET = 'ghp_s3cr3tT0kenThatMustNeverBePrinted';
 const ISSUER = 'https://accounts.example.com';
 
-let w: World;
-let paths: AllPaths;
-beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson, 'gitseal-adv-echo-');
-});
-afterAll(() => paths?.cleanup());
+const forged = useForgedWorld('gitseal-adv-echo-');
 
 function commit(): { raw: Buffer; payload: Buffer; pem: string } {
   const payload = commitPayload(['author A <alice@example.com> 1748779200 +0000', 'committer A <alice@example.com> 1748779200 +0000']);
-  const pem = signPayload(w, makeLeaf(w, { email: 'alice@example.com' }), payload).pem;
+  const pem = signPayload(forged.w, makeLeaf(forged.w, { email: 'alice@example.com' }), payload).pem;
   return { raw: signedCommit(payload, pem), payload, pem };
 }
 
@@ -54,29 +48,29 @@ describe('an allowed-signers line never reaches an error message', () => {
   });
 
   test.each(files)('every path: %s', async (name, text, reason) => {
-    const file = join(paths.sb.dir, `signers-${name.replace(/\W+/g, '-')}`);
+    const file = join(forged.paths.sb.dir, `signers-${name.replace(/\W+/g, '-')}`);
     writeFileSync(file, text);
-    paths.set('gitseal.allowedSignersFile', file);
+    forged.paths.set('gitseal.allowedSignersFile', file);
     try {
       const c = commit();
-      const oid = paths.store(c.raw);
-      const git = paths.git(oid);
+      const oid = forged.paths.store(c.raw);
+      const git = forged.paths.git(oid);
       expect(git.letter).toBe('E');
       expect(git.stderr).toMatch(reason);
-      const cli = paths.cli(oid);
+      const cli = forged.paths.cli(oid);
       expect(cli.status).not.toBe(0);
       expect(cli.stderr).toMatch(reason);
       let lib = '';
-      await verifyPayload({ payload: c.payload, signature: c.pem, trust: w.trust, cwd: paths.repo, env: paths.sb.env }).catch((e: Error) => (lib = e.message));
+      await verifyPayload({ payload: c.payload, signature: c.pem, trust: forged.w.trust, cwd: forged.paths.repo, env: forged.paths.sb.env }).catch((e: Error) => (lib = e.message));
       expect(lib).toMatch(reason);
-      const hook = paths.hook(oid, {});
+      const hook = forged.paths.hook(oid, {});
       expect(hook.accepted).toBe(false);
       const cfg = { allowedSignersFile: file, sources: { allowedSignersFile: 'git config gitseal.allowedSignersFile' } } as unknown as GitsealConfig;
-      const doctor = checkPolicy(cfg, paths.repo);
+      const doctor = checkPolicy(cfg, forged.paths.repo);
       expect(doctor.status).toBe('fail');
       for (const out of [git.stderr, git.statusLines, cli.stdout, cli.stderr, lib, hook.stderr, JSON.stringify(doctor)]) expect(out).not.toContain(SECRET);
     } finally {
-      for (const r of [paths.repo, paths.server]) paths.sb.git(['config', '--unset', 'gitseal.allowedSignersFile'], r);
+      for (const r of [forged.paths.repo, forged.paths.server]) forged.paths.sb.git(['config', '--unset', 'gitseal.allowedSignersFile'], r);
     }
   });
 });

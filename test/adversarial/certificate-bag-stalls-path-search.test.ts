@@ -5,7 +5,7 @@
  * N! signature checks (N=9 took 90 s). Work is bounded by counting signature checks
  * (src/x509/signature.ts signatureCheckCount), never by timing.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { verifyChain } from '../../src/verify/chain.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { parseTrustedRoot } from '../../src/trust/trusted-root.js';
@@ -31,7 +31,7 @@ import {
   type World,
 } from '../verify/helpers/forge.js';
 import { der } from '../../src/util/der.js';
-import { AllPaths } from './helpers/paths.js';
+import { useAllPaths } from './helpers/paths.js';
 
 let w: World;
 beforeAll(() => {
@@ -173,18 +173,14 @@ describe('path building is bounded (counted signature checks)', () => {
 });
 
 describe('every path refuses the 9-CA bag, promptly', () => {
-  let paths: AllPaths;
-  beforeAll(() => {
-    paths = new AllPaths(w.trustJson);
-  });
-  afterAll(() => paths?.cleanup());
+  const sandbox = useAllPaths(() => w.trustJson);
 
   test('git verify-commit, gitseal verify, the library and the pre-receive hook', async () => {
     const bag = sameKeyCas(9);
     const leaf = makeLeaf(w, { caKey: bag.key, caName: bag.name });
     const payload = commitPayload(['author A <a@example.com> 1748779200 +0000', 'committer A <a@example.com> 1748779200 +0000']);
     const raw = signedCommit(payload, signPayload(w, leaf, payload, { certs: [leaf.der, ...bag.certs] }).pem);
-    const v = await paths.all(raw);
+    const v = await sandbox.paths.all(raw);
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
     expect(v.git.stderr).toMatch(/at most 4/);
     expect(v.hook.accepted).toBe(false);

@@ -11,14 +11,13 @@
  * admitted under the same file.
  */
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { commitPayload, makeLeaf, signedCommit, signPayload } from '../verify/helpers/forge.js';
+import { useForgedWorld } from './helpers/paths.js';
 
 const ISSUER = 'https://accounts.example.com';
 const T = '1748779200 +0000';
-let w: World;
-let paths: AllPaths;
+const forged = useForgedWorld();
 let main: string;
 let playground: string;
 let mainTree: string;
@@ -26,24 +25,24 @@ let playTree: string;
 
 /** Run git in `dir` with `input`; its trimmed stdout. */
 function git(dir: string, args: string[], input?: string | Buffer): string {
-  const r = spawnSync('git', args, { cwd: dir, env: paths.sb.env, input, encoding: 'utf8' });
+  const r = spawnSync('git', args, { cwd: dir, env: forged.paths.sb.env, input, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
 
 /** Write an object into the work repository and the server alike (setting the server up, hook aside). */
 function both(raw: string | Buffer, type: string): string {
-  const oid = git(paths.repo, ['hash-object', '-t', type, '-w', '--literally', '--stdin'], raw);
-  git(paths.server, ['hash-object', '-t', type, '-w', '--literally', '--stdin'], raw);
+  const oid = git(forged.paths.repo, ['hash-object', '-t', type, '-w', '--literally', '--stdin'], raw);
+  git(forged.paths.server, ['hash-object', '-t', type, '-w', '--literally', '--stdin'], raw);
   return oid;
 }
 
 function treeWithSigners(text: string): string {
   const blob = both(text, 'blob');
-  const dir = git(paths.repo, ['mktree'], `100644 blob ${blob}\tallowed_signers\n`);
-  git(paths.server, ['mktree'], `100644 blob ${blob}\tallowed_signers\n`);
-  const root = git(paths.repo, ['mktree'], `040000 tree ${dir}\t.gitseal\n`);
-  git(paths.server, ['mktree'], `040000 tree ${dir}\t.gitseal\n`);
+  const dir = git(forged.paths.repo, ['mktree'], `100644 blob ${blob}\tallowed_signers\n`);
+  git(forged.paths.server, ['mktree'], `100644 blob ${blob}\tallowed_signers\n`);
+  const root = git(forged.paths.repo, ['mktree'], `040000 tree ${dir}\t.gitseal\n`);
+  git(forged.paths.server, ['mktree'], `040000 tree ${dir}\t.gitseal\n`);
   return root;
 }
 
@@ -54,40 +53,37 @@ function payloadOf(tree: string, parent: string, who: string, msg: string): Buff
 /** A commit by `email` on `parent`, signed in the forged world, in the work repository only (it is to be pushed). */
 function signedBy(email: string, tree: string, parent: string, msg: string): string {
   const payload = payloadOf(tree, parent, email, msg);
-  return paths.store(signedCommit(payload, signPayload(w, makeLeaf(w, { email }), payload).pem));
+  return forged.paths.store(signedCommit(payload, signPayload(forged.w, makeLeaf(forged.w, { email }), payload).pem));
 }
 
 function push(oid: string, branch: string): { accepted: boolean; stderr: string } {
-  const r = spawnSync('git', ['push', '-q', paths.server, `${oid}:refs/heads/${branch}`], { cwd: paths.repo, env: paths.sb.env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync('git', ['push', '-q', forged.paths.server, `${oid}:refs/heads/${branch}`], { cwd: forged.paths.repo, env: forged.paths.sb.env, encoding: 'utf8', timeout: 120_000 });
   return { accepted: r.status === 0, stderr: r.stderr };
 }
 
 beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson);
-  git(paths.server, ['symbolic-ref', 'HEAD', 'refs/heads/main']);
+  git(forged.paths.server, ['symbolic-ref', 'HEAD', 'refs/heads/main']);
   // main: only bob may sign. playground (opened from main by an unsigned commit): anyone may.
   mainTree = treeWithSigners(`bob@example.com ${ISSUER}\n`);
   playTree = treeWithSigners('re:.* re:.*\n');
   const root = both(`tree ${mainTree}\nauthor A <a@example.com> ${T}\ncommitter A <a@example.com> ${T}\n\nmain\n`, 'commit');
   main = both(`tree ${mainTree}\nparent ${root}\nauthor A <a@example.com> ${T}\ncommitter A <a@example.com> ${T}\n\nmain policy\n`, 'commit');
   playground = both(`tree ${playTree}\nparent ${main}\nauthor A <a@example.com> ${T}\ncommitter A <a@example.com> ${T}\n\nopen the playground\n`, 'commit');
-  git(paths.server, ['update-ref', 'refs/heads/main', main]);
-  git(paths.server, ['update-ref', 'refs/heads/playground', playground]);
+  git(forged.paths.server, ['update-ref', 'refs/heads/main', main]);
+  git(forged.paths.server, ['update-ref', 'refs/heads/playground', playground]);
 });
-afterAll(() => paths?.cleanup());
 
 describe('a commit another branch admitted is not admitted to main by that', () => {
   test('control: bob’s commit on main is accepted; mallory’s is refused', () => {
     expect(push(signedBy('bob@example.com', mainTree, main, 'bob\n'), 'main')).toMatchObject({ accepted: true });
-    const again = git(paths.server, ['rev-parse', 'refs/heads/main']);
+    const again = git(forged.paths.server, ['rev-parse', 'refs/heads/main']);
     const r = push(signedBy('mallory@example.com', mainTree, again, 'mallory direct\n'), 'main');
     expect(r.accepted).toBe(false);
     expect(r.stderr).toMatch(/not in the allowed signers/);
   });
 
   test('mallory’s commit, accepted on the playground, is refused when main is moved to it', () => {
-    git(paths.server, ['update-ref', 'refs/heads/main', main]);
+    git(forged.paths.server, ['update-ref', 'refs/heads/main', main]);
     const x = signedBy('mallory@example.com', playTree, playground, 'mallory on the playground\n');
     const onPlayground = push(x, 'playground');
     expect(onPlayground.accepted, onPlayground.stderr).toBe(true); // its file lets anyone in
@@ -96,11 +92,11 @@ describe('a commit another branch admitted is not admitted to main by that', () 
     // Both commits main did not hold are named: the unsigned one that opened the playground, and mallory's.
     expect(onMain.stderr).toContain(playground.slice(0, 12));
     expect(onMain.stderr).toContain(x.slice(0, 12));
-    expect(git(paths.server, ['rev-parse', 'refs/heads/main'])).toBe(main);
+    expect(git(forged.paths.server, ['rev-parse', 'refs/heads/main'])).toBe(main);
   });
 
   test('a new branch from the playground is held to the default branch’s file', () => {
-    const x = signedBy('mallory@example.com', playTree, git(paths.server, ['rev-parse', 'refs/heads/playground']), 'mallory again\n');
+    const x = signedBy('mallory@example.com', playTree, git(forged.paths.server, ['rev-parse', 'refs/heads/playground']), 'mallory again\n');
     expect(push(x, 'playground').accepted).toBe(true);
     const r = push(x, 'release');
     expect(r.accepted).toBe(false);
@@ -108,16 +104,16 @@ describe('a commit another branch admitted is not admitted to main by that', () 
   });
 
   test('with one server-wide file, commits already on a ref are not re-verified (every ref passed the same file)', () => {
-    const signers = `${paths.sb.dir}/server_signers`;
+    const signers = `${forged.paths.sb.dir}/server_signers`;
     spawnSync('sh', ['-c', `printf 'bob@example.com ${ISSUER}\\nmallory@example.com ${ISSUER}\\n' > '${signers}'`]);
-    git(paths.server, ['config', 'gitseal.allowedSignersFile', signers]);
+    git(forged.paths.server, ['config', 'gitseal.allowedSignersFile', signers]);
     try {
-      const tip = git(paths.server, ['rev-parse', 'refs/heads/playground']);
+      const tip = git(forged.paths.server, ['rev-parse', 'refs/heads/playground']);
       // The playground's tip holds unsigned setup history, which every ref shares with main: not new.
       const r = push(tip, 'mirror');
       expect(r.accepted, r.stderr).toBe(true);
     } finally {
-      git(paths.server, ['config', '--unset', 'gitseal.allowedSignersFile']);
+      git(forged.paths.server, ['config', '--unset', 'gitseal.allowedSignersFile']);
     }
   });
 });

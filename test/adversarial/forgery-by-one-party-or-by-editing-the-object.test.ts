@@ -4,7 +4,7 @@
  * pre-receive hook). Each forger holds exactly what the class says and nothing more.
  */
 import { createHash, sign } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { canonicalBody, hashedRekordV001 } from '../../src/rekor/body.js';
 import { encodeTle } from '../../src/rekor/tle.js';
 import {
@@ -13,23 +13,15 @@ import {
   ecKey,
   logEntry,
   makeLeaf,
-  makeWorld,
   name,
   signedAttributes,
   signedCommit,
   signPayload,
-  type World,
 } from '../verify/helpers/forge.js';
 import { encodePem } from '../../src/util/pem.js';
-import { AllPaths, type PathVerdicts } from './helpers/paths.js';
+import { useForgedWorld, type PathVerdicts } from './helpers/paths.js';
 
-let w: World;
-let paths: AllPaths;
-beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson);
-});
-afterAll(() => paths?.cleanup());
+const forged = useForgedWorld();
 
 const T = '1748779200 +0000';
 const alice = `Alice <alice@example.com> ${T}`;
@@ -44,11 +36,11 @@ function refusedEverywhere(v: PathVerdicts, letter: 'B' | 'E'): void {
 }
 
 /** Sign `payload` with `leaf` and attach a v1 entry whose SET and checkpoint `rekorKey` signs. */
-function signLogged(leaf: { key: ReturnType<typeof ecKey>; der: Buffer }, p: Buffer, rekorKey = w.rekor) {
+function signLogged(leaf: { key: ReturnType<typeof ecKey>; der: Buffer }, p: Buffer, rekorKey = forged.w.rekor) {
   const attrs = signedAttributes(p, new Date('2025-06-01T12:00:30Z'));
   const signature = sign('sha256', attrs, leaf.key.privateKey);
   const body = canonicalBody(hashedRekordV001(createHash('sha256').update(attrs).digest(), signature, leaf.der));
-  const entry = logEntry({ ...w, rekor: rekorKey }, body, { checkpointKey: rekorKey });
+  const entry = logEntry({ ...forged.w, rekor: rekorKey }, body, { checkpointKey: rekorKey });
   return encodePem('SIGNED MESSAGE', assembleCms({ signedAttrsSet: attrs, signature, leaf: leaf.der, tle: encodeTle(entry) }));
 }
 
@@ -56,35 +48,35 @@ describe('who cannot forge a good signature', () => {
   test('the Rekor log alone (its key signs SET and checkpoint; the certificate is self-made): not verified', async () => {
     const ca = ecKey('P-384');
     const caName = name('sigstore-intermediate'); // the real names do not help
-    const leaf = makeLeaf(w, { caKey: ca, caName });
-    const v = await paths.all(signedCommit(payload, signLogged(leaf, payload)));
+    const leaf = makeLeaf(forged.w, { caKey: ca, caName });
+    const v = await forged.paths.all(signedCommit(payload, signLogged(leaf, payload)));
     refusedEverywhere(v, 'E');
     expect(v.git.stderr).toMatch(/chain check failed/);
   });
 
   test('Fulcio alone (its CA key issues the leaf; the log entry is signed by a key the root does not list): not verified', async () => {
-    const leaf = makeLeaf(w, { email: 'alice@example.com' });
-    const v = await paths.all(signedCommit(payload, signLogged(leaf, payload, ecKey())));
+    const leaf = makeLeaf(forged.w, { email: 'alice@example.com' });
+    const v = await forged.paths.all(signedCommit(payload, signLogged(leaf, payload, ecKey())));
     refusedEverywhere(v, 'E');
     expect(v.git.stderr).toMatch(/tlog check failed/);
   });
 
   test('Fulcio alone, with no log entry at all (offline): not verified, and it says the proof is missing', async () => {
-    const v = await paths.all(signedCommit(payload, signPayload(w, makeLeaf(w), payload, { noTlog: true }).pem));
+    const v = await forged.paths.all(signedCommit(payload, signPayload(forged.w, makeLeaf(forged.w), payload, { noTlog: true }).pem));
     refusedEverywhere(v, 'E');
     expect(v.git.stderr).toMatch(/Rekor proof is not embedded/);
   });
 
   test('a CA that is trusted but whose CT log is not: not verified (the SCT check)', async () => {
-    const leaf = makeLeaf(w, { ctKey: ecKey() });
-    const v = await paths.all(signedCommit(payload, signPayload(w, leaf, payload).pem));
+    const leaf = makeLeaf(forged.w, { ctKey: ecKey() });
+    const v = await forged.paths.all(signedCommit(payload, signPayload(forged.w, leaf, payload).pem));
     refusedEverywhere(v, 'E');
     expect(v.git.stderr).toMatch(/sct check failed/);
   });
 });
 
 describe('anyone who can only change the git object', () => {
-  const good = () => signPayload(w, makeLeaf(w), payload).pem;
+  const good = () => signPayload(forged.w, makeLeaf(forged.w), payload).pem;
 
   test.each<[string, Buffer]>([
     ['another author', commitPayload([`author Mallory <m@example.com> ${T}`, `committer ${alice}`])],
@@ -93,18 +85,18 @@ describe('anyone who can only change the git object', () => {
     ['an extra header', commitPayload([`author ${alice}`, `committer ${alice}`, 'encoding ISO-8859-1'])],
     ['the message changed', commitPayload([`author ${alice}`, `committer ${alice}`], 'forged, but not this\n')],
   ])('%s under the original signature: BAD everywhere', async (_n, changed) => {
-    const v = await paths.all(signedCommit(changed, good()));
+    const v = await forged.paths.all(signedCommit(changed, good()));
     refusedEverywhere(v, 'B');
   });
 
   test("a signature moved from another commit: BAD everywhere", async () => {
     const other = commitPayload([`author ${alice}`, `committer ${alice}`], 'the commit alice really signed\n');
-    const v = await paths.all(signedCommit(payload, signPayload(w, makeLeaf(w), other).pem));
+    const v = await forged.paths.all(signedCommit(payload, signPayload(forged.w, makeLeaf(forged.w), other).pem));
     refusedEverywhere(v, 'B');
   });
 
   test('the signature stripped: no path calls it signed', async () => {
-    const v = await paths.all(payload);
+    const v = await forged.paths.all(payload);
     expect(v.git.letter).toBe('N');
     expect(v.cli.result?.kind).toBe('unsigned');
     expect(v.lib.result).toMatchObject({ ok: false, kind: 'error' });
@@ -114,22 +106,22 @@ describe('anyone who can only change the git object', () => {
 
 describe('the transparency log proof is for this signature only', () => {
   test("another signature's valid log entry transplanted: not verified", async () => {
-    const leaf = makeLeaf(w);
-    const other = signPayload(w, leaf, commitPayload([`author ${alice}`, `committer ${alice}`], 'something else\n'));
-    const v = await paths.all(signedCommit(payload, signPayload(w, leaf, payload, { tle: other.tle }).pem));
+    const leaf = makeLeaf(forged.w);
+    const other = signPayload(forged.w, leaf, commitPayload([`author ${alice}`, `committer ${alice}`], 'something else\n'));
+    const v = await forged.paths.all(signedCommit(payload, signPayload(forged.w, leaf, payload, { tle: other.tle }).pem));
     refusedEverywhere(v, 'E');
     expect(v.git.stderr).toMatch(/tlog check failed/);
   });
 
   test('a checkpoint signed by another key, or a flipped proof hash: not verified', async () => {
     for (const o of [{ checkpointKey: ecKey() }, { flipProofHash: true }]) {
-      const v = await paths.all(signedCommit(payload, signPayload(w, makeLeaf(w), payload, o).pem));
+      const v = await forged.paths.all(signedCommit(payload, signPayload(forged.w, makeLeaf(forged.w), payload, o).pem));
       refusedEverywhere(v, 'E');
     }
   });
 
   test("the signer's own signingTime is never the time: a signature dated 1999 reports the log's time", async () => {
-    const v = await paths.all(signedCommit(payload, signPayload(w, makeLeaf(w), payload, { signingTime: new Date('1999-01-01Z') }).pem));
+    const v = await forged.paths.all(signedCommit(payload, signPayload(forged.w, makeLeaf(forged.w), payload, { signingTime: new Date('1999-01-01Z') }).pem));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['U', 'U', 'U']);
     expect(v.cli.result?.integratedTime).toBe('2025-06-01T12:01:00.000Z');
     expect(v.lib.result.integratedTime?.toISOString()).toBe('2025-06-01T12:01:00.000Z');
@@ -137,8 +129,8 @@ describe('the transparency log proof is for this signature only', () => {
   });
 
   test('a leaf that expired before the log saw it: not verified (time check)', async () => {
-    const leaf = makeLeaf(w, { notBefore: new Date('2025-06-01T11:40:00Z') }); // valid until 11:50; logged 12:01
-    const v = await paths.all(signedCommit(payload, signPayload(w, leaf, payload).pem));
+    const leaf = makeLeaf(forged.w, { notBefore: new Date('2025-06-01T11:40:00Z') }); // valid until 11:50; logged 12:01
+    const v = await forged.paths.all(signedCommit(payload, signPayload(forged.w, leaf, payload).pem));
     refusedEverywhere(v, 'E');
     expect(v.git.stderr).toMatch(/time check failed/);
   });

@@ -2,28 +2,20 @@
  * The pre-receive hook against what a hostile pusher can put in a pack: the hook must
  * verify every new annotated tag and every new commit, fail closed, and stay bounded.
  */
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { BatchParser } from '../../src/git/reader.js';
 import {
   commitPayload,
   makeLeaf,
-  makeWorld,
   sameKeyCas,
   signedCommit,
   signedTag,
   signPayload,
   tagPayload,
-  type World,
 } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { useForgedWorld } from './helpers/paths.js';
 
-let w: World;
-let paths: AllPaths;
-beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson);
-});
-afterAll(() => paths?.cleanup());
+const forged = useForgedWorld();
 
 const T = '1748779200 +0000';
 const who = `Alice <alice@example.com> ${T}`;
@@ -31,25 +23,25 @@ const who = `Alice <alice@example.com> ${T}`;
 /** A commit signed in the forged world; `parent` chains it. */
 function commit(msg: string, parent?: string, o: { bomb?: boolean; unsigned?: boolean } = {}): string {
   const payload = commitPayload([...(parent ? [`parent ${parent}`] : []), `author ${who}`, `committer ${who}`], msg);
-  if (o.unsigned) return paths.store(payload);
+  if (o.unsigned) return forged.paths.store(payload);
   let pem: string;
   if (o.bomb) {
     const bag = sameKeyCas(9);
-    const leaf = makeLeaf(w, { caKey: bag.key, caName: bag.name });
-    pem = signPayload(w, leaf, payload, { certs: [leaf.der, ...bag.certs] }).pem;
-  } else pem = signPayload(w, makeLeaf(w), payload).pem;
-  return paths.store(signedCommit(payload, pem));
+    const leaf = makeLeaf(forged.w, { caKey: bag.key, caName: bag.name });
+    pem = signPayload(forged.w, leaf, payload, { certs: [leaf.der, ...bag.certs] }).pem;
+  } else pem = signPayload(forged.w, makeLeaf(forged.w), payload).pem;
+  return forged.paths.store(signedCommit(payload, pem));
 }
 
 function tag(object: string, name: string, type = 'commit', signed = true): string {
   const payload = tagPayload(object, name, who, type);
-  return paths.store(signed ? signedTag(payload, signPayload(w, makeLeaf(w), payload).pem) : payload, 'tag');
+  return forged.paths.store(signed ? signedTag(payload, signPayload(forged.w, makeLeaf(forged.w), payload).pem) : payload, 'tag');
 }
 
 describe('pre-receive hook: objects in a pushed pack', () => {
   test('control: a signed tag on a signed commit is accepted', () => {
     const c = commit('one\n');
-    const r = paths.hook(tag(c, 'v1'), undefined, 'tag');
+    const r = forged.paths.hook(tag(c, 'v1'), undefined, 'tag');
     expect(r.accepted, r.stderr).toBe(true);
   });
 
@@ -57,14 +49,14 @@ describe('pre-receive hook: objects in a pushed pack', () => {
     const c = commit('two\n');
     const inner = tag(c, 'inner', 'commit', false);
     const outer = tag(inner, 'v2', 'tag');
-    const r = paths.hook(outer, undefined, 'tag');
+    const r = forged.paths.hook(outer, undefined, 'tag');
     expect(r.accepted).toBe(false);
     expect(r.stderr).toContain(inner.slice(0, 12));
     expect(r.stderr).toMatch(/not signed/);
   });
 
   test('a signed tag on an unsigned commit is refused', () => {
-    const r = paths.hook(tag(commit('three\n', undefined, { unsigned: true }), 'v3'), undefined, 'tag');
+    const r = forged.paths.hook(tag(commit('three\n', undefined, { unsigned: true }), 'v3'), undefined, 'tag');
     expect(r.accepted).toBe(false);
     expect(r.stderr).toMatch(/not signed/);
   });
@@ -73,7 +65,7 @@ describe('pre-receive hook: objects in a pushed pack', () => {
     const a = commit('a\n');
     const b = commit('b\n', a, { bomb: true });
     const c = commit('c\n', b);
-    const r = paths.hook(c);
+    const r = forged.paths.hook(c);
     expect(r.accepted).toBe(false);
     expect(r.stderr).toContain(b.slice(0, 12));
     expect(r.stderr).toMatch(/at most 4/);
@@ -81,7 +73,7 @@ describe('pre-receive hook: objects in a pushed pack', () => {
 
   test('a commit over 32 MiB: refused with one clear reason', () => {
     const big = commit('x'.repeat(33 * 1024 * 1024) + '\n', undefined, { unsigned: true });
-    const r = paths.hook(big);
+    const r = forged.paths.hook(big);
     expect(r.accepted).toBe(false);
     expect(r.stderr).toMatch(/larger than 33554432 bytes/);
   });

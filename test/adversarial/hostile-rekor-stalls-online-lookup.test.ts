@@ -19,7 +19,7 @@ import { createRekorSearch, MAX_ENTRIES, MAX_INDEX_BYTES } from '../../src/rekor
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
 import { BIN } from '../cli/helpers.js';
-import { AllPaths, letterOf } from './helpers/paths.js';
+import { letterOf, useAllPaths } from './helpers/paths.js';
 
 type Mode = 'endless' | 'drip' | 'slow-pages' | 'huge-entry' | 'many-entries' | 'redirect' | 'not-json';
 
@@ -166,21 +166,19 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): 
 }
 
 describe("git's path and gitseal verify against a hostile Rekor", () => {
-  let paths: AllPaths;
+  const sandbox = useAllPaths(() => w.trustJson);
   beforeAll(() => {
-    paths = new AllPaths(w.trustJson);
-    paths.set('gitseal.offline', 'false');
-    paths.set('gitseal.rekorSearchTimeout', '1');
+    sandbox.paths.set('gitseal.offline', 'false');
+    sandbox.paths.set('gitseal.rekorSearchTimeout', '1');
   });
-  afterAll(() => paths?.cleanup());
 
   test.each<Mode>(['endless', 'drip', 'slow-pages'])('%s: ERRSIG and one line on git verify-commit; gitseal verify says the same', async (mode) => {
     const h = await server(mode);
-    paths.set('gitseal.rekor', h.url);
-    const oid = paths.store(signedCommit(payload, online()));
-    const raw = await run('git', ['verify-commit', '--raw', oid], paths.repo, paths.sb.env);
+    sandbox.paths.set('gitseal.rekor', h.url);
+    const oid = sandbox.paths.store(signedCommit(payload, online()));
+    const raw = await run('git', ['verify-commit', '--raw', oid], sandbox.paths.repo, sandbox.paths.sb.env);
     expect(letterOf(raw.stderr), raw.stderr).toBe('E');
-    const human = await run('git', ['verify-commit', oid], paths.repo, paths.sb.env);
+    const human = await run('git', ['verify-commit', oid], sandbox.paths.repo, sandbox.paths.sb.env);
     expect(human.status).toBe(1);
     // One line saying why; beside it only the "unverified context" line an online-mode
     // signature gets (who the certificate names, labelled NOT VERIFIED; never on the status fd).
@@ -188,14 +186,14 @@ describe("git's path and gitseal verify against a hostile Rekor", () => {
     expect(lines, human.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(/^gitseal: signature not verified \(tlog check failed\): the Rekor proof is not embedded .* searching Rekor failed: Rekor: /);
     expect(lines[0]).not.toMatch(/internal error/);
-    const cli = await run(process.execPath, [BIN, 'verify', '--json', '--no-cache', oid], paths.repo, paths.sb.env);
+    const cli = await run(process.execPath, [BIN, 'verify', '--json', '--no-cache', oid], sandbox.paths.repo, sandbox.paths.sb.env);
     const r = JSON.parse(cli.stdout).results[0];
     expect(r).toMatchObject({ ok: false, kind: 'error', failedCheck: 'tlog' });
     expect(r.message).toMatch(/searching Rekor failed: Rekor: /);
   });
 
   test('a malformed gitseal.rekorSearchTimeout is a config error, not a hang', () => {
-    const r = paths.sb.gitseal(['verify', 'HEAD'], { cwd: paths.repo, env: { GITSEAL_REKOR_SEARCH_TIMEOUT: 'forever' } });
+    const r = sandbox.paths.sb.gitseal(['verify', 'HEAD'], { cwd: sandbox.paths.repo, env: { GITSEAL_REKOR_SEARCH_TIMEOUT: 'forever' } });
     expect(r.status).not.toBe(0);
     expect(r.stderr + r.stdout).toMatch(/GITSEAL_REKOR_SEARCH_TIMEOUT must be a number of seconds/);
   });

@@ -16,31 +16,25 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { verifyPayload } from '../../src/lib.js';
 import { isLinear } from '../../src/util/linear-regexp.js';
 import { verifyRange, type ObjectResult } from '../../src/verify/batch.js';
 import { evaluatePolicy, MAX_MATCHED_LENGTH, MAX_REGEXP_LENGTH, parseAllowedSigners, validatePolicy, wholeRegexp } from '../../src/verify/policy.js';
 import { ROOT } from '../cli/helpers.js';
-import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { commitPayload, makeLeaf, signedCommit, signPayload } from '../verify/helpers/forge.js';
+import { useForgedWorld } from './helpers/paths.js';
 
 const ISSUER = 'https://accounts.example.com';
 /** Exponential on a backtracking engine: every split of the a-run is tried before '@' fails to meet 'good'. */
 const CATASTROPHIC = '(a+)+@good\\.example';
 const LONG_A = `${'a'.repeat(40)}@evil.example`;
 
-let w: World;
-let paths: AllPaths;
-beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson, 'gitseal-adv-redos-');
-});
-afterAll(() => paths?.cleanup());
+const forged = useForgedWorld('gitseal-adv-redos-');
 
 function commitBy(email: string): { raw: Buffer; payload: Buffer; pem: string } {
   const payload = commitPayload([`author M <${email}> 1748779200 +0000`, `committer M <${email}> 1748779200 +0000`]);
-  const pem = signPayload(w, makeLeaf(w, { email }), payload).pem;
+  const pem = signPayload(forged.w, makeLeaf(forged.w, { email }), payload).pem;
   return { raw: signedCommit(payload, pem), payload, pem };
 }
 
@@ -85,58 +79,58 @@ describe('policy regexps run on the linear-time engine', () => {
 
 describe('a catastrophic allowed-signers line on every path', () => {
   test('git, gitseal verify, the library and the hook all come back: the long SAN is refused, a matching one is good', async () => {
-    const file = join(paths.sb.dir, 'allowed_signers');
+    const file = join(forged.paths.sb.dir, 'allowed_signers');
     writeFileSync(file, `re:${CATASTROPHIC} ${ISSUER}\n`);
-    paths.set('gitseal.allowedSignersFile', file);
+    forged.paths.set('gitseal.allowedSignersFile', file);
     try {
       // A good signature by someone the policy does not allow: never G, refused everywhere.
-      const bad = paths.store(commitBy(LONG_A).raw);
-      const git = paths.git(bad);
+      const bad = forged.paths.store(commitBy(LONG_A).raw);
+      const git = forged.paths.git(bad);
       expect(git.statusLines).toMatch(/^\[GNUPG:\] TRUST_NEVER/m);
       expect(git.status).not.toBe(0);
-      const cli = paths.cli(bad);
+      const cli = forged.paths.cli(bad);
       expect(cli.status).not.toBe(0);
       expect(cli.result).toMatchObject({ policyMatched: false });
-      const lib = await paths.lib(bad);
+      const lib = await forged.paths.lib(bad);
       expect(lib.letter).not.toBe('disagree');
       expect(lib.result).toMatchObject({ ok: false, policyMatched: false, failedCheck: 'policy' });
-      expect(paths.hook(bad, {}).accepted).toBe(false);
+      expect(forged.paths.hook(bad, {}).accepted).toBe(false);
 
-      const good = paths.store(commitBy('aaaa@good.example').raw);
-      expect(paths.git(good).letter).toBe('G');
-      expect(paths.cli(good).letter).toBe('G');
-      expect((await paths.lib(good)).letter).toBe('G');
-      expect(paths.hook(good, {}).accepted).toBe(true);
+      const good = forged.paths.store(commitBy('aaaa@good.example').raw);
+      expect(forged.paths.git(good).letter).toBe('G');
+      expect(forged.paths.cli(good).letter).toBe('G');
+      expect((await forged.paths.lib(good)).letter).toBe('G');
+      expect(forged.paths.hook(good, {}).accepted).toBe(true);
     } finally {
-      for (const r of [paths.repo, paths.server]) paths.sb.git(['config', '--unset', 'gitseal.allowedSignersFile'], r);
+      for (const r of [forged.paths.repo, forged.paths.server]) forged.paths.sb.git(['config', '--unset', 'gitseal.allowedSignersFile'], r);
     }
   });
 
   test('as --certificate-identity-regexp: gitseal verify and verifyPayload come back with the right verdict', async () => {
     const c = commitBy(LONG_A);
-    const oid = paths.store(c.raw);
-    const r = paths.cli(oid, ['--certificate-identity-regexp', CATASTROPHIC, '--certificate-oidc-issuer', ISSUER]);
+    const oid = forged.paths.store(c.raw);
+    const r = forged.paths.cli(oid, ['--certificate-identity-regexp', CATASTROPHIC, '--certificate-oidc-issuer', ISSUER]);
     expect(r.status).not.toBe(0);
     expect(r.result).toMatchObject({ policyMatched: false });
-    const lib = await verifyPayload({ payload: c.payload, signature: c.pem, trust: w.trust, policy: { certificateIdentityRegexp: CATASTROPHIC, certificateOidcIssuer: ISSUER } });
+    const lib = await verifyPayload({ payload: c.payload, signature: c.pem, trust: forged.w.trust, policy: { certificateIdentityRegexp: CATASTROPHIC, certificateOidcIssuer: ISSUER } });
     expect(lib).toMatchObject({ ok: false, policyMatched: false, failedCheck: 'policy' });
   });
 
   test('a backreference in a flag is a usage error naming the flag and the pattern', () => {
-    const oid = paths.store(commitBy('a@good.example').raw);
-    const r = paths.cli(oid, ['--certificate-identity-regexp', '(a)\\1@good\\.example', '--certificate-oidc-issuer', ISSUER]);
+    const oid = forged.paths.store(commitBy('a@good.example').raw);
+    const r = forged.paths.cli(oid, ['--certificate-identity-regexp', '(a)\\1@good\\.example', '--certificate-oidc-issuer', ISSUER]);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/invalid regular expression for --certificate-identity-regexp: \(a\)\\1@good\\\.example: backreferences and lookaround are not supported/);
   });
 
   test('in range verification the worker threads run the linear engine too', async () => {
-    const out = join(paths.sb.dir, 'worker-build');
+    const out = join(forged.paths.sb.dir, 'worker-build');
     await build({ entryPoints: [join(ROOT, 'src/verify/worker.ts')], outdir: out, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'error' });
-    const objects = [paths.store(commitBy(LONG_A).raw), paths.store(commitBy('aa@good.example').raw)];
+    const objects = [forged.paths.store(commitBy(LONG_A).raw), forged.paths.store(commitBy('aa@good.example').raw)];
     const policy = { allowedSigners: parseAllowedSigners(`re:${CATASTROPHIC} ${ISSUER}\n`) };
     const results: ObjectResult[] = [];
-    for await (const r of verifyRange({ repoDir: paths.repo, objects, trust: w.trust, policy, offline: true, workers: 1, minForWorkers: 1, cache: false, workerUrl: pathToFileURL(join(out, 'worker.js')) })) results.push(r);
+    for await (const r of verifyRange({ repoDir: forged.paths.repo, objects, trust: forged.w.trust, policy, offline: true, workers: 1, minForWorkers: 1, cache: false, workerUrl: pathToFileURL(join(out, 'worker.js')) })) results.push(r);
     expect(results.map((r) => r.status)).toEqual(['error', 'good']);
     expect(results.map((r) => r.result?.policyMatched)).toEqual([false, true]);
   });

@@ -9,26 +9,20 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { verifyPayload } from '../../src/lib.js';
 import { evaluatePolicy, parseAllowedSigners, validatePolicy, wholeRegexp } from '../../src/verify/policy.js';
-import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { commitPayload, makeLeaf, signedCommit, signPayload } from '../verify/helpers/forge.js';
+import { useForgedWorld } from './helpers/paths.js';
 
 const ISSUER = 'https://accounts.example.com';
 const ESCAPE = 'alice@example\\.com)|(.*';
 
-let w: World;
-let paths: AllPaths;
-beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson);
-});
-afterAll(() => paths?.cleanup());
+const forged = useForgedWorld();
 
 function mallorysCommit(): { raw: Buffer; payload: Buffer; pem: string } {
   const payload = commitPayload(['author M <mallory@evil.example> 1748779200 +0000', 'committer M <mallory@evil.example> 1748779200 +0000']);
-  const pem = signPayload(w, makeLeaf(w, { email: 'mallory@evil.example' }), payload).pem;
+  const pem = signPayload(forged.w, makeLeaf(forged.w, { email: 'mallory@evil.example' }), payload).pem;
   return { raw: signedCommit(payload, pem), payload, pem };
 }
 
@@ -50,26 +44,26 @@ describe('a regexp that closes its own anchoring group', () => {
   });
 
   test('in an allowed-signers file: refused on every path, mallory is never good', async () => {
-    const file = join(paths.sb.dir, 'allowed_signers');
+    const file = join(forged.paths.sb.dir, 'allowed_signers');
     writeFileSync(file, `re:${ESCAPE} ${ISSUER}\n`);
-    paths.set('gitseal.allowedSignersFile', file);
+    forged.paths.set('gitseal.allowedSignersFile', file);
     try {
       const c = mallorysCommit();
-      const oid = paths.store(c.raw);
-      expect(paths.git(oid).letter).toBe('E');
-      const cli = paths.cli(oid);
+      const oid = forged.paths.store(c.raw);
+      expect(forged.paths.git(oid).letter).toBe('E');
+      const cli = forged.paths.cli(oid);
       expect(cli.status).not.toBe(0);
       expect(cli.stderr).toMatch(/invalid regular expression/);
-      await expect(verifyPayload({ payload: c.payload, signature: c.pem, trust: w.trust, cwd: paths.repo, env: paths.sb.env })).rejects.toThrow(/invalid regular expression/);
-      expect(paths.hook(oid, {}).accepted).toBe(false);
+      await expect(verifyPayload({ payload: c.payload, signature: c.pem, trust: forged.w.trust, cwd: forged.paths.repo, env: forged.paths.sb.env })).rejects.toThrow(/invalid regular expression/);
+      expect(forged.paths.hook(oid, {}).accepted).toBe(false);
     } finally {
-      for (const r of [paths.repo, paths.server]) paths.sb.git(['config', '--unset', 'gitseal.allowedSignersFile'], r);
+      for (const r of [forged.paths.repo, forged.paths.server]) forged.paths.sb.git(['config', '--unset', 'gitseal.allowedSignersFile'], r);
     }
   });
 
   test('as --certificate-identity-regexp: a usage error', () => {
-    const oid = paths.store(mallorysCommit().raw);
-    const r = paths.cli(oid, ['--certificate-identity-regexp', ESCAPE, '--certificate-oidc-issuer', ISSUER]);
+    const oid = forged.paths.store(mallorysCommit().raw);
+    const r = forged.paths.cli(oid, ['--certificate-identity-regexp', ESCAPE, '--certificate-oidc-issuer', ISSUER]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/invalid regular expression for --certificate-identity-regexp/);
   });

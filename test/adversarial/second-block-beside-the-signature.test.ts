@@ -6,11 +6,11 @@
  * object. Also: the PEM scan is linear (it was a regular expression that rescanned to the end
  * at every BEGIN line without an END).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { decodePemAll, decodeSinglePem } from '../../src/util/pem.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { commitPayload, makeLeaf, makeWorld, PAYLOAD, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { useAllPaths } from './helpers/paths.js';
 
 let w: World;
 beforeAll(() => {
@@ -63,11 +63,7 @@ describe('the PEM scan is linear', () => {
 });
 
 describe('every path: a commit with the x509 signature plus a PGP block in a second gpgsig header', () => {
-  let paths: AllPaths;
-  beforeAll(() => {
-    paths = new AllPaths(w.trustJson);
-  });
-  afterAll(() => paths?.cleanup());
+  const sandbox = useAllPaths(() => w.trustJson);
 
   const idents = ['author Alice <alice@example.com> 1748779200 +0000', 'committer Alice <alice@example.com> 1748779200 +0000'];
 
@@ -80,7 +76,7 @@ describe('every path: a commit with the x509 signature plus a PGP block in a sec
     const at = text.indexOf('\n\n');
     const second = PGP.replace(/\n$/, '').split('\n').map((l, i) => (i === 0 ? `gpgsig ${l}` : ` ${l}`)).join('\n') + '\n';
     const raw = Buffer.from(text.slice(0, at + 1) + second + text.slice(at + 1), 'latin1');
-    const v = await paths.all(raw);
+    const v = await sandbox.paths.all(raw);
     expect(v.git.letter, v.git.statusLines).toBe('E');
     expect(v.git.stderr).toMatch(/PEM blocks/);
     expect(v.cli.letter).toBe('E');
@@ -91,7 +87,7 @@ describe('every path: a commit with the x509 signature plus a PGP block in a sec
   test('stray text after the block inside the gpgsig header: not verified anywhere', async () => {
     const payload = commitPayload(idents);
     const pem = signPayload(w, makeLeaf(w), payload).pem + 'more words\n';
-    const v = await paths.all(signedCommit(payload, pem));
+    const v = await sandbox.paths.all(signedCommit(payload, pem));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
     expect(v.hook.accepted).toBe(false);
   });

@@ -9,12 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { identEmail, payloadIdentity } from '../../src/git/object.js';
 import { committerEmail, parseAllowedSigners } from '../../src/verify/policy.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { commitPayload, makeLeaf, makeWorld, signedCommit, signedTag, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { useAllPaths } from './helpers/paths.js';
 
 let w: World;
 beforeAll(() => {
@@ -75,26 +75,24 @@ describe('repeated identity headers are malformed', () => {
 });
 
 describe('every path, with an allowed-signers file (Alice and Bob) and gitseal.matchCommitter on', () => {
-  let paths: AllPaths;
+  const sandbox = useAllPaths(() => w.trustJson);
   beforeAll(() => {
-    paths = new AllPaths(w.trustJson);
     // matchCommitter narrows a policy, it is not one (item 4): both signers are allowed, and the
     // committer check decides which commits each may sign.
-    const signers = join(paths.sb.dir, 'allowed_signers');
+    const signers = join(sandbox.paths.sb.dir, 'allowed_signers');
     const text = 'alice@example.com https://accounts.example.com\nbob@example.com https://accounts.example.com\n';
     writeFileSync(signers, text);
-    paths.set('gitseal.allowedSignersFile', signers);
-    paths.set('gitseal.matchCommitter', 'true');
-    paths.libPolicy = { allowedSigners: parseAllowedSigners(text, signers), matchCommitter: true };
+    sandbox.paths.set('gitseal.allowedSignersFile', signers);
+    sandbox.paths.set('gitseal.matchCommitter', 'true');
+    sandbox.paths.libPolicy = { allowedSigners: parseAllowedSigners(text, signers), matchCommitter: true };
   });
-  afterAll(() => paths?.cleanup());
 
   test('Bob signs a commit with committers Bob then Alice: git shows Alice; refused on every path (was TRUST_FULLY)', async () => {
     const payload = commitPayload([`author ${bob}`, `committer ${bob}`, `committer ${alice}`]);
     const raw = signedCommit(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem);
-    const v = await paths.all(raw);
+    const v = await sandbox.paths.all(raw);
     // what git itself presents as the committer
-    const shown = spawnSync('git', ['log', '-1', '--format=%ce', v.oid], { cwd: paths.repo, env: paths.sb.env, encoding: 'utf8' }).stdout.trim();
+    const shown = spawnSync('git', ['log', '-1', '--format=%ce', v.oid], { cwd: sandbox.paths.repo, env: sandbox.paths.sb.env, encoding: 'utf8' }).stdout.trim();
     expect(shown).toBe('alice@example.com');
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
     expect(v.git.stderr).toMatch(/2 "committer" headers/);
@@ -105,7 +103,7 @@ describe('every path, with an allowed-signers file (Alice and Bob) and gitseal.m
   test('Bob signs "committer Alice <alice@…> <bob@…>": the policy sees alice on every path', async () => {
     const payload = commitPayload([`author ${bob}`, `committer Alice <alice@example.com> <bob@example.com> ${T}`]);
     const raw = signedCommit(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem);
-    const v = await paths.all(raw);
+    const v = await sandbox.paths.all(raw);
     expect(v.git.statusLines).toMatch(/TRUST_NEVER/);
     expect(v.git.status).toBe(1);
     expect(v.cli.result).toMatchObject({ ok: false, kind: 'good', policyMatched: false });
@@ -115,7 +113,7 @@ describe('every path, with an allowed-signers file (Alice and Bob) and gitseal.m
 
   test('Bob signs his own commit: trusted on every path (the control)', async () => {
     const payload = commitPayload([`author ${bob}`, `committer ${bob}`]);
-    const v = await paths.all(signedCommit(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem));
+    const v = await sandbox.paths.all(signedCommit(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem));
     expect(v.git.statusLines).toMatch(/TRUST_FULLY/);
     expect(v.cli.result).toMatchObject({ ok: true, policyMatched: true });
     expect(v.lib.result).toMatchObject({ ok: true, policyMatched: true });
@@ -124,20 +122,20 @@ describe('every path, with an allowed-signers file (Alice and Bob) and gitseal.m
 
   test('a tag with taggers Bob then Alice, signed by Bob: refused by git verify-tag, gitseal verify-tag, the library and the hook', async () => {
     const target = commitPayload([`author ${bob}`, `committer ${bob}`]);
-    const commitOid = paths.store(signedCommit(target, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), target).pem));
+    const commitOid = sandbox.paths.store(signedCommit(target, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), target).pem));
     const payload = Buffer.from(`object ${commitOid}\ntype commit\ntag v9\ntagger ${bob}\ntagger ${alice}\n\nrelease\n`);
     const raw = signedTag(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem);
-    const v = await paths.all(raw, 'tag');
+    const v = await sandbox.paths.all(raw, 'tag');
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
     expect(v.git.stderr).toMatch(/2 "tagger" headers/);
-    const vt = paths.sb.gitseal(['verify-tag', '--json', '--no-cache', v.oid], { cwd: paths.repo });
+    const vt = sandbox.paths.sb.gitseal(['verify-tag', '--json', '--no-cache', v.oid], { cwd: sandbox.paths.repo });
     expect(JSON.parse(vt.stdout).results[0]).toMatchObject({ ok: false, kind: 'error' });
     expect(v.hook.accepted).toBe(false);
   });
 
   test('a header line ending in CR: refused on git\'s path as gitseal verify refuses the object', async () => {
     const payload = Buffer.from(commitPayload([`author ${bob}`, `committer ${bob}\r`]));
-    const v = await paths.all(signedCommit(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem));
+    const v = await sandbox.paths.all(signedCommit(payload, signPayload(w, makeLeaf(w, { email: 'bob@example.com' }), payload).pem));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['E', 'E', 'E']);
     expect(v.hook.accepted).toBe(false);
   });

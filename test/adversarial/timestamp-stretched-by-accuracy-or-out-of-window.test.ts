@@ -12,9 +12,7 @@
  * Held, and pinned here: the TSA's trusted-root window and its certificate must cover genTime;
  * nonce and ordering change nothing.
  */
-import { createHash, sign } from 'node:crypto';
-import { beforeAll, describe, expect, test } from 'vitest';
-import { encodeTle } from '../../src/rekor/tle.js';
+import { describe, expect, test } from 'vitest';
 import { parseTstInfo } from '../../src/verify/timestamp.js';
 import { verifySignature } from '../../src/verify/pipeline.js';
 import { der, tlv } from '../../src/util/der.js';
@@ -25,31 +23,13 @@ import {
   makeCert,
   makeLeaf,
   makeTsa,
-  makeV2Log,
-  makeWorld,
   name,
-  pemOf,
-  signedAttributes,
   trustWith,
-  tsaToken,
-  v2Body,
-  v2Entry,
   type Tsa,
-  type V2Log,
-  type World,
 } from '../verify/helpers/forge.js';
+import { rekorV2Signature, useRekorV2World } from './helpers/rekor-v2.js';
 
-let w: World;
-let log: V2Log;
-let tsa: Tsa;
-let trust: ReturnType<typeof trustWith>['trust'];
-
-beforeAll(() => {
-  w = makeWorld();
-  log = makeV2Log();
-  tsa = makeTsa();
-  ({ trust } = trustWith(w, { tsas: [tsa], tlogs: [log.trustItem] }));
-});
+const world = useRekorV2World();
 
 const payload = commitPayload(['author A <a@example.com> 1748779200 +0000', 'committer A <a@example.com> 1748779200 +0000']);
 // The leaf is valid 12:00:00–12:10:00 (forge.ts makeLeaf).
@@ -65,12 +45,8 @@ function accuracy(o: { seconds?: number; millis?: number; micros?: number }): Bu
 }
 
 /** A Rekor v2 signature whose time comes from a token by `t` at `genTime` with `tail` after genTime. */
-async function v2Verdict(genTime: Date, tail: Buffer[] = [], t: Tsa = tsa, tr = trust) {
-  const leaf = makeLeaf(w);
-  const attrs = signedAttributes(payload, new Date('2025-06-01T12:00:30Z'));
-  const signature = sign('sha256', attrs, leaf.key.privateKey);
-  const body = v2Body(createHash('sha256').update(attrs).digest(), signature, leaf.der);
-  const pem = pemOf({ signedAttrsSet: attrs, signature, leaf: leaf.der, tle: encodeTle(v2Entry(log, body)), tst: tsaToken(t, signature, genTime, [], tail) });
+async function v2Verdict(genTime: Date, tail: Buffer[] = [], t: Tsa = world.tsa, tr = world.trust) {
+  const pem = rekorV2Signature(world, payload, { tsa: t, genTime, tail });
   return verifySignature({ signature: pem, payload, trust: tr, offline: true });
 }
 
@@ -113,7 +89,7 @@ describe('the accuracy of a token widens the time it proves', () => {
 describe('held: the TSA itself must be trusted at genTime', () => {
   test('a TSA whose trusted-root window ended before genTime', async () => {
     const old = makeTsa('retired-tsa');
-    const { trust: t } = trustWith(w, { tsas: [{ ...old, trustItem: { ...old.trustItem, validFor: { start: '2020-01-01T00:00:00Z', end: '2024-12-31T00:00:00Z' } } }], tlogs: [log.trustItem] });
+    const { trust: t } = trustWith(world.w, { tsas: [{ ...old, trustItem: { ...old.trustItem, validFor: { start: '2020-01-01T00:00:00Z', end: '2024-12-31T00:00:00Z' } } }], tlogs: [world.log.trustItem] });
     const r = await v2Verdict(new Date('2025-06-01T12:00:40Z'), [], old, t);
     expect(r).toMatchObject({ ok: false, failedCheck: 'tlog', code: 'TSA' });
     expect(r.message).toMatch(/not trusted at/);
@@ -131,7 +107,7 @@ describe('held: the TSA itself must be trusted at genTime', () => {
       signer: expired.root.privateKey,
     });
     const t2 = { ...expired, leafCert, trustItem: { ...expired.trustItem, certChain: { certificates: [{ rawBytes: leafCert.toString('base64') }, { rawBytes: expired.rootCert.toString('base64') }] } } };
-    const { trust: t } = trustWith(w, { tsas: [t2], tlogs: [log.trustItem] });
+    const { trust: t } = trustWith(world.w, { tsas: [t2], tlogs: [world.log.trustItem] });
     const r = await v2Verdict(new Date('2025-06-01T12:00:40Z'), [], t2, t);
     expect(r).toMatchObject({ ok: false, failedCheck: 'tlog', code: 'TSA' });
     expect(r.message).toMatch(/not valid at/);

@@ -14,35 +14,31 @@
  */
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { verifyCommit } from '../../src/lib.js';
 import { loadTrustedRoot } from '../../src/trust/load.js';
 import { refreshTrustedRoot } from '../../src/trust/tuf.js';
-import { commitPayload, makeLeaf, makeWorld, signedCommit, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { commitPayload, makeLeaf, signedCommit, signPayload } from '../verify/helpers/forge.js';
+import { useForgedWorld } from './helpers/paths.js';
 
 const OTHER = 4242;
 const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
 
-let w: World;
-let paths: AllPaths;
+const forged = useForgedWorld();
 let shared: string;
 let cache: string;
 
 beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson);
   // No configured trusted root: the TUF cache decides, as on a machine after `gitseal initialize`.
-  for (const r of [paths.repo, paths.server]) paths.sb.git(['config', '--unset', 'gitseal.trustedRoot'], r);
-  shared = join(paths.sb.dir, 'shared-cache');
+  for (const r of [forged.paths.repo, forged.paths.server]) forged.paths.sb.git(['config', '--unset', 'gitseal.trustedRoot'], r);
+  shared = join(forged.paths.sb.dir, 'shared-cache');
   mkdirSync(shared, { mode: 0o1777 });
   chmodSync(shared, 0o1777);
   cache = join(shared, 'gitseal');
   mkdirSync(cache, { mode: 0o755 });
-  writeFileSync(join(cache, 'trusted_root.json'), w.trustJson, { mode: 0o644 });
-  paths.sb.env = { ...paths.sb.env, XDG_CACHE_HOME: shared };
+  writeFileSync(join(cache, 'trusted_root.json'), forged.w.trustJson, { mode: 0o644 });
+  forged.paths.sb.env = { ...forged.paths.sb.env, XDG_CACHE_HOME: shared };
 });
-afterAll(() => paths?.cleanup());
 
 /** The cache directory and its trusted root owned by `uid`, with `mode` on the file. */
 function own(uid: number, mode = 0o644, dirMode = 0o755): void {
@@ -54,13 +50,13 @@ function own(uid: number, mode = 0o644, dirMode = 0o755): void {
 
 function forgedCommit(): Buffer {
   const payload = commitPayload(['author A <a@example.com> 1748779200 +0000', 'committer A <a@example.com> 1748779200 +0000'], `planted ${Math.random()}\n`);
-  return signedCommit(payload, signPayload(w, makeLeaf(w), payload).pem);
+  return signedCommit(payload, signPayload(forged.w, makeLeaf(forged.w), payload).pem);
 }
 
 async function everyPath() {
-  const oid = paths.store(forgedCommit());
-  const lib = await verifyCommit({ dir: paths.repo, rev: oid, env: paths.sb.env });
-  return { git: paths.git(oid), cli: paths.cli(oid), hook: paths.hook(oid), lib };
+  const oid = forged.paths.store(forgedCommit());
+  const lib = await verifyCommit({ dir: forged.paths.repo, rev: oid, env: forged.paths.sb.env });
+  return { git: forged.paths.git(oid), cli: forged.paths.cli(oid), hook: forged.paths.hook(oid), lib };
 }
 
 describe.skipIf(!isRoot)('a trusted root another user put in the cache', () => {
@@ -79,7 +75,7 @@ describe.skipIf(!isRoot)('a trusted root another user put in the cache', () => {
     expect(v.git.stderr).toMatch(/ignoring the TUF cache .*trusted_root\.json: .*another user/);
     expect(v.lib).toMatchObject({ ok: false, kind: 'error' }); // the forged log and CA are not in the public-good root
     expect(v.hook.accepted).toBe(false);
-    const loaded = loadTrustedRoot({ env: paths.sb.env });
+    const loaded = loadTrustedRoot({ env: forged.paths.sb.env });
     expect(loaded.layer).toBe('embedded');
   });
 
@@ -89,12 +85,12 @@ describe.skipIf(!isRoot)('a trusted root another user put in the cache', () => {
       [0o644, 0o777],
     ]) {
       own(process.geteuid!(), mode, dirMode);
-      const loaded = loadTrustedRoot({ env: paths.sb.env });
+      const loaded = loadTrustedRoot({ env: forged.paths.sb.env });
       expect(loaded.layer).toBe('embedded');
       expect(loaded.warnings.join('\n')).toMatch(/writable by others/);
     }
     own(process.geteuid!());
-    expect(loadTrustedRoot({ env: paths.sb.env }).layer).toBe('cache');
+    expect(loadTrustedRoot({ env: forged.paths.sb.env }).layer).toBe('cache');
   });
 
   test('gitseal initialize refuses a cache directory that is not ours (it kept the planted file as the last good copy)', async () => {

@@ -7,21 +7,15 @@
  * reader allows whitespace around the block, and said GOOD. One object, a good verdict from the
  * library only: a program trusting gitseal's library accepted what git and the hook refuse.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { signatureKind } from '../../src/git/object.js';
-import { makeLeaf, makeWorld, PAYLOAD, signPayload, type World } from '../verify/helpers/forge.js';
-import { AllPaths } from './helpers/paths.js';
+import { makeLeaf, PAYLOAD, signPayload } from '../verify/helpers/forge.js';
+import { useForgedWorld } from './helpers/paths.js';
 
-let w: World;
-let paths: AllPaths;
-beforeAll(() => {
-  w = makeWorld();
-  paths = new AllPaths(w.trustJson);
-});
-afterAll(() => paths?.cleanup());
+const forged = useForgedWorld();
 
 /** A commit whose gpgsig header value is `lead` followed by a genuine gitsign-layout signature. */
-function commitWithLead(lead: string, pem = signPayload(w, makeLeaf(w), PAYLOAD).pem): Buffer {
+function commitWithLead(lead: string, pem = signPayload(forged.w, makeLeaf(forged.w), PAYLOAD).pem): Buffer {
   const text = PAYLOAD.toString('latin1');
   const end = text.indexOf('\n\n');
   const lines = (lead + pem).replace(/\n$/, '').split('\n');
@@ -31,7 +25,7 @@ function commitWithLead(lead: string, pem = signPayload(w, makeLeaf(w), PAYLOAD)
 
 describe('a signature that does not start with the x509 armour line', () => {
   test('the genuine signature is good on every path (control)', async () => {
-    const v = await paths.all(commitWithLead(''));
+    const v = await forged.paths.all(commitWithLead(''));
     expect([v.git.letter, v.cli.letter, v.lib.letter]).toEqual(['U', 'U', 'U']);
     expect(v.hook.accepted, v.hook.stderr).toBe(true);
   });
@@ -41,7 +35,7 @@ describe('a signature that does not start with the x509 armour line', () => {
     ['a blank line', '\n'],
   ] as const) {
     test(`${what} before the armour: git refuses, and so do gitseal verify, the library and the hook`, async () => {
-      const v = await paths.all(commitWithLead(lead));
+      const v = await forged.paths.all(commitWithLead(lead));
       expect(v.git.status).not.toBe(0);
       expect(v.git.stderr).toMatch(/bad\/incompatible signature/);
       expect(v.cli.letter).toBe('E');

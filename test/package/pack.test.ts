@@ -1,9 +1,10 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS } from '../../src/cli/topics.js';
 import { ROOT, Sandbox } from '../cli/helpers.js';
+import { packAndInstall, runIn, type RunResult } from './helpers.js';
 import { startSandbox, type RunningSandbox } from '../cli/sandbox.js';
 import { serveTufRepo, tufRepo } from '../trust/tuf-repo.js';
 import { needs } from '../helpers/tools.js';
@@ -25,9 +26,8 @@ let sigstore: RunningSandbox | undefined;
 const MAX_PACKAGES = 90;
 const MAX_BYTES = 20_000_000;
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? sb.dir, env: { ...sb.env, ...opts.env }, encoding: 'utf8', timeout: 300_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
+  return runIn(sb, cmd, args, opts);
 }
 
 /** `run` without blocking the event loop (for a test that serves HTTP in this process). */
@@ -84,26 +84,7 @@ function installedPackages(dir: string): string[] {
 }
 
 beforeAll(() => {
-  // Stage the package's files (a shared lock keeps a concurrent build from emptying dist/ meanwhile),
-  // add the declarations prepack would, and pack the stage as it is (no scripts).
-  const stage = join(sb.dir, 'stage');
-  const dest = join(sb.dir, 'pack');
-  mkdirSync(stage);
-  mkdirSync(dest);
-  const pj = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
-  const cp = run('flock', ['-s', '/tmp/build.lock', 'cp', '-r', ...pj.files.map((f) => join(ROOT, f)), join(ROOT, 'package.json'), stage + '/']);
-  expect(cp.status, cp.stderr).toBe(0);
-  const types = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.types.json'), '--declarationDir', join(stage, 'dist', 'types')], { cwd: ROOT });
-  expect(types.status, types.stdout + types.stderr).toBe(0);
-  const p = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: stage, env: { HOME: process.env.HOME } });
-  expect(p.status, p.stderr).toBe(0);
-  const info = JSON.parse(p.stdout.slice(p.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  files = info[0]!.files.map((f) => f.path);
-  prefix = join(sb.dir, 'prefix');
-  // a clean prefix; dependencies from the registry (or npm's cache)
-  const i = run('npm', ['install', '-g', '--prefix', prefix, join(dest, info[0]!.filename), '--no-audit', '--no-fund', '--prefer-offline'], { env: { HOME: process.env.HOME } });
-  expect(i.status, i.stderr).toBe(0);
-  pkgDir = join(prefix, 'lib', 'node_modules', 'gitseal');
+  ({ files, prefix, pkgDir } = packAndInstall(sb, ROOT));
   installed = join(prefix, 'bin', 'gitseal');
 }, 600_000);
 afterAll(async () => {

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, Sandbox } from '../cli/helpers.js';
+import { packAndInstall, runIn, type RunResult } from './helpers.js';
 
 /**
  * gitseal-sandbox as published: packages/sandbox's files (its dist/ as `npm run build` made it,
@@ -18,29 +19,12 @@ let prefix: string;
 let pkgDir: string;
 let child: ChildProcess | undefined;
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? sb.dir, env: { ...sb.env, ...opts.env }, encoding: 'utf8', timeout: 300_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): RunResult {
+  return runIn(sb, cmd, args, opts);
 }
 
 beforeAll(() => {
-  const stage = join(sb.dir, 'stage');
-  const dest = join(sb.dir, 'pack');
-  mkdirSync(stage);
-  mkdirSync(dest);
-  const pj = JSON.parse(readFileSync(join(SRC, 'package.json'), 'utf8')) as { files: string[] };
-  const cp = run('flock', ['-s', '/tmp/build.lock', 'cp', '-r', ...pj.files.map((f) => join(SRC, f)), join(SRC, 'package.json'), stage + '/']);
-  expect(cp.status, cp.stderr).toBe(0);
-  const types = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(SRC, 'tsconfig.types.json'), '--declarationDir', join(stage, 'dist', 'types')], { cwd: SRC });
-  expect(types.status, types.stdout + types.stderr).toBe(0);
-  const p = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: stage, env: { HOME: process.env.HOME } });
-  expect(p.status, p.stderr).toBe(0);
-  const info = JSON.parse(p.stdout.slice(p.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  files = info[0]!.files.map((f) => f.path);
-  prefix = join(sb.dir, 'prefix');
-  const i = run('npm', ['install', '-g', '--prefix', prefix, join(dest, info[0]!.filename), '--no-audit', '--no-fund', '--prefer-offline'], { env: { HOME: process.env.HOME } });
-  expect(i.status, i.stderr).toBe(0);
-  pkgDir = join(prefix, 'lib', 'node_modules', 'gitseal-sandbox');
+  ({ files, prefix, pkgDir } = packAndInstall(sb, SRC));
 }, 600_000);
 afterAll(async () => {
   if (child && child.exitCode === null) {

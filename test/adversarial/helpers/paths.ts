@@ -13,11 +13,13 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { onVerify, verifyCommit } from '../../../src/lib.js';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.js';
 import type { Policy } from '../../../src/verify/policy.js';
 import type { VerifyResult } from '../../../src/verify/result.js';
 import { BIN, ROOT, Sandbox } from '../../cli/helpers.js';
+import { makeWorld, type World } from '../../verify/helpers/forge.js';
 
 export type Letter = 'G' | 'U' | 'B' | 'E' | 'N';
 
@@ -132,4 +134,38 @@ export class AllPaths {
   cleanup(): void {
     this.sb.cleanup();
   }
+}
+
+/**
+ * An AllPaths sandbox for the enclosing suite: made by its beforeAll with the trusted root
+ * `trustJson()` (called then, so it may name what an earlier beforeAll built) and removed by its
+ * afterAll. Read `.paths` inside hooks and tests only.
+ */
+export function useAllPaths(trustJson: () => string, prefix?: string): { readonly paths: AllPaths } {
+  const made = {} as { paths: AllPaths };
+  beforeAll(() => {
+    made.paths = new AllPaths(trustJson(), prefix);
+  });
+  afterAll(() => made.paths?.cleanup());
+  return made;
+}
+
+/**
+ * A fresh forged world (makeWorld) and an AllPaths sandbox trusting it, for the enclosing suite:
+ * made by its beforeAll, removed by its afterAll. Read `.w` and `.paths` inside hooks and tests only.
+ */
+export function useForgedWorld(prefix?: string): { readonly w: World; readonly paths: AllPaths } {
+  const made = {} as { w: World; paths: AllPaths };
+  beforeAll(() => {
+    made.w = makeWorld();
+  });
+  const sandbox = useAllPaths(() => made.w.trustJson, prefix);
+  return {
+    get w() {
+      return made.w;
+    },
+    get paths() {
+      return sandbox.paths;
+    },
+  };
 }
