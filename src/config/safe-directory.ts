@@ -65,10 +65,15 @@ function isImplicitBare(gitDir: string): boolean {
  */
 export function bareRepositoryRefused(repo: DiscoveredRepository, protectedEntries: () => ConfigEntry[]): boolean {
   if (repo.explicit || repo.worktree !== undefined || isImplicitBare(repo.gitDir)) return false;
+  // As git: each protected value must be exactly "all" or "explicit" (git dies on any other,
+  // even when a later one is good; it compares case-sensitively); the last one decides.
   let value: string | null | undefined;
-  for (const e of protectedEntries()) if (e.key === 'safe.barerepository') value = e.value;
-  if (value === undefined) return false;
-  return value === null || value.toLowerCase() !== 'all';
+  for (const e of protectedEntries()) {
+    if (e.key !== 'safe.barerepository') continue;
+    if (e.value !== 'all' && e.value !== 'explicit') return true;
+    value = e.value;
+  }
+  return value === 'explicit';
 }
 
 /** uid the current user counts as for `path` (git's is_path_owned_by_current_uid), or undefined when not POSIX. */

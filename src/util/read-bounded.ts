@@ -45,7 +45,8 @@ export function readBounded(path: string, max: number): Buffer | undefined {
       const b = Buffer.allocUnsafe(size);
       const k = readSome(fd, b, size, deadline);
       if (k === 0) break;
-      chunks.push(k === size ? b : b.subarray(0, k));
+      // A short read is copied out: a writer that drips a byte per read must not pin 64 KiB each.
+      chunks.push(k === size ? b : Buffer.from(b.subarray(0, k)));
       n += k;
     }
     return n > max ? undefined : Buffer.concat(chunks, n);

@@ -93,6 +93,14 @@ describe('safe.bareRepository=explicit, as git decides', () => {
     expect(gitsealAccepts(bare, cl)).toBe(false);
   });
 
+  it('a value git does not know ("ALL", or "bogus" before "all"): git dies, gitseal refuses the repository', () => {
+    for (const text of ['[safe]\n\tbareRepository = ALL\n', '[safe]\n\tbareRepository = bogus\n\tbareRepository = all\n']) {
+      global(text);
+      expect(spawnSync('git', ['rev-parse', '--git-dir'], { cwd: bare, env, encoding: 'utf8' }).status).not.toBe(0);
+      expect(repositoryTrust({ cwd: bare, env })?.trusted).toBe(false);
+    }
+  });
+
   it("never from the repository's own config (it would allow itself)", () => {
     global('[safe]\n\tbareRepository = explicit\n');
     execFileSync('git', ['-C', bare, 'config', 'safe.bareRepository', 'all'], { env: { ...env, GIT_DIR: bare } });
