@@ -119,6 +119,28 @@ export function humanDuration(seconds: number): string {
 }
 
 /**
+ * Resolves when `stream` drains; rejects when it fails or closes first (a reader that went away
+ * never drains it: waiting for 'drain' alone hung).
+ */
+function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (e: Error) => done(e);
+    const onClose = () => done(Object.assign(new Error('the output stream was closed'), { code: 'EPIPE' }));
+    stream.on('drain', onDrain);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+/**
  * Lines to a stream in chunks of up to 64 KiB, waiting for 'drain' when the stream says so: a
  * command printing 100,000 rows neither builds them into one string nor outruns a slow reader.
  */
@@ -146,7 +168,7 @@ export class LineWriter {
     const data = this.buf.join('');
     this.buf = [];
     this.size = 0;
-    if (!this.stream.write(data)) await new Promise<void>((resolve) => this.stream.once('drain', resolve));
+    if (!this.stream.write(data)) await drained(this.stream);
   }
 }
 

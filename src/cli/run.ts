@@ -103,7 +103,22 @@ function showTopic(topic: string): void {
   process.stdout.write(`Commands under "gitseal ${topic}":\n` + ids.map((c) => `  ${outPaint.cyan(c.id.padEnd(w))}${c.summary}`).join('\n') + '\n');
 }
 
+/**
+ * The reader of stdout went away (`gitseal verify --all | head`): stop at once, quietly, with
+ * the status a shell reports for a program killed by SIGPIPE, as git does. Node ignores
+ * SIGPIPE, so without this a write to the closed pipe failed with EPIPE and a command waiting
+ * for 'drain' waited for ever with its workers running.
+ */
+export function exitOnClosedStdout(stream: NodeJS.WriteStream = process.stdout, exit: (code: number) => void = (c) => process.exit(c)): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return exit(141);
+    process.stderr.write(`gitseal: cannot write the output: ${describeError(e)}\n`);
+    exit(1);
+  });
+}
+
 export async function runCli(argv: string[]): Promise<void> {
+  exitOnClosedStdout();
   const json = beforeDoubleDash(argv).includes('--json');
   const jsonLines = beforeDoubleDash(argv).includes('--json-lines');
   try {
