@@ -7,7 +7,7 @@ export { verifyRange, verifyRangeAll, summarize } from '../../src/verify/batch.j
 export { VerifiedCache } from '../../src/verify/cache.js';
 export { verifySignature } from '../../src/verify/pipeline.js';
 export { parseTrustedRoot } from '../../src/trust/trusted-root.js';
-export { cryptoFloorOps } from './floor.js';
+export { cryptoFloorOps, cryptoFloorInputs } from './floor.js';
 export { clearMemos as clearVerifyMemos } from '../../src/x509/verified-memo.js';
 // Signing against the local sandbox, for fixtures with real, distinct signatures.
 export { signPayload } from '../../src/sign/sign-payload.js';

