@@ -4,7 +4,9 @@
 // embedded SCT and an embedded Rekor entry. Measured as whole `gitseal verify --all
 // --no-cache --offline` processes: CPU of the whole process (every thread) per commit
 // against the crypto floor of one of its signatures, wall rate against cores / floor, the
-// speed-up from --jobs 0 (this thread only) to the default, on Node 20 and on Node 24.
+// speed-up from --jobs 0 (this thread only) to the default, on Node 20 and on Node 24. Each
+// Node's rows are divided by a floor measured on that Node (Node 24: in a Node 24 child process,
+// scripts/bench/floor-driver.cjs, timed as run.mjs's floorOf times the in-process floor).
 //
 // The fixture is generated against the project's own sandbox (packages/sandbox) through
 // gitseal's real signing code (signPayload with no signer: obtainCredential + localSigner
