@@ -128,7 +128,29 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
 }
 
 /** Decode an OBJECT IDENTIFIER's content octets to dotted form. */
+/**
+ * Decoded OIDs by their content bytes: a signature names the same few dozen OIDs over and over
+ * (each certificate ~20). Only valid encodings are stored (a bad one throws before), and at most
+ * OID_CACHE_MAX, so hostile input cannot grow it.
+ */
+const oidCache = new Map<string, string>();
+const OID_CACHE_MAX = 512;
+
 export function decodeOid(value: Buffer): string {
+  if (value.length > 0 && value.length <= 32) {
+    const id = value.toString('latin1');
+    let s = oidCache.get(id);
+    if (s === undefined) {
+      s = decodeOidUncached(value);
+      if (oidCache.size >= OID_CACHE_MAX) oidCache.clear();
+      oidCache.set(id, s);
+    }
+    return s;
+  }
+  return decodeOidUncached(value);
+}
+
+function decodeOidUncached(value: Buffer): string {
   if (value.length === 0) bad('empty OID');
   const parts: number[] = [];
   let acc = 0;

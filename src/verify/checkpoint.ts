@@ -4,7 +4,7 @@
  *   <origin>\n<tree size>\n<base64 root hash>\n[<extension>\n]*
  * then a blank line and one or more lines "— <name> <base64(keyhint(4) || sig)>".
  */
-import { createHash, verify } from 'node:crypto';
+import { createHash, hash, verify } from 'node:crypto';
 import { GitsealError } from '../errors.js';
 import type { TransparencyLogKey } from '../trust/trusted-root.js';
 import { publicKeyFromSpki } from '../x509/signature.js';
@@ -72,7 +72,7 @@ export function keyHint(log: TransparencyLogKey, name: string): Buffer {
   if (log.checkpointKeyId) return log.checkpointKeyId.subarray(0, 4);
   const key = publicKeyFromSpki(log.publicKey);
   if (key.asymmetricKeyType === 'ed25519') return c2spEd25519KeyId(log, name).subarray(0, 4);
-  return createHash('sha256').update(log.publicKey).digest().subarray(0, 4);
+  return hash('sha256', log.publicKey, 'buffer').subarray(0, 4);
 }
 
 /** C2SP signed-note key id of an Ed25519 key under `name`: SHA-256(name || 0x0A || 0x01 || key). */

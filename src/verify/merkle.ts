@@ -3,15 +3,25 @@
  * leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || left || right).
  * Indices are bigint: Rekor v2 uses the full uint64 range.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { GitsealError } from '../errors.js';
 
 export function leafHash(entry: Buffer): Buffer {
-  return createHash('sha256').update(Buffer.from([0])).update(entry).digest();
+  const b = Buffer.allocUnsafe(1 + entry.length);
+  b[0] = 0;
+  entry.copy(b, 1);
+  return hash('sha256', b, 'buffer');
 }
 
+/** 0x01 || left || right, written into one scratch buffer: one-shot hashing, no Hash object per node. */
+const nodeInput = Buffer.alloc(65, 1);
+
 function nodeHash(l: Buffer, r: Buffer): Buffer {
-  return createHash('sha256').update(Buffer.from([1])).update(l).update(r).digest();
+  // The result is a fresh buffer; the scratch input is only read by hash().
+  if (l.length !== 32 || r.length !== 32) return hash('sha256', Buffer.concat([nodeInput.subarray(0, 1), l, r]), 'buffer');
+  l.copy(nodeInput, 1);
+  r.copy(nodeInput, 33);
+  return hash('sha256', nodeInput, 'buffer');
 }
 
 function bitLength(n: bigint): number {

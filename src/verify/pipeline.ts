@@ -3,7 +3,7 @@
  * git payload, in a fixed order, failing closed. Every step that is not
  * established ends verification with a result naming that step.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { GitsealError, isGitsealError, type ErrorCode } from '../errors.js';
 import { canonicalHashedRekordV001 } from '../rekor/body.js';
 import type { RekorLogEntry, RekorSearch } from '../rekor/search.js';
@@ -255,7 +255,7 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
     if (!hashName) stop('message-digest', 'error', 'BAD_CMS', `unsupported digest algorithm ${si.digestAlgorithm}`);
     const md = step('message-digest', () => singleValue(si.signedAttrs, CMS_OID.messageDigest, 'messageDigest'));
     if (!md || md.tag !== TAG.OCTET_STRING) stop('message-digest', 'error', 'BAD_CMS', 'the signature has no message digest');
-    if (!createHash(hashName).update(input.payload).digest().equals(md.value)) {
+    if (!hash(hashName, input.payload, 'buffer').equals(md.value)) {
       stop('message-digest', 'bad', 'CONTENT_MISMATCH', 'the signature does not match the commit or tag content');
     }
 
@@ -271,7 +271,7 @@ export async function verifySignature(input: VerifyInput): Promise<VerifyResult>
     const entry = step('tlog', () => embeddedEntry(si));
     let tlog: TlogVerification;
     if (entry) {
-      const digest = createHash('sha256').update(si.signedAttrsSet).digest();
+      const digest = hash('sha256', si.signedAttrsSet, 'buffer');
       const body =
         entry.version === '0.0.2'
           ? hashedRekordV002Body(digest, si.signature, leaf.der)

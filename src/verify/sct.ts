@@ -3,7 +3,7 @@
  * the *precertificate* TBS — the leaf's TBS without the SCT-list extension —
  * together with the SHA-256 of the issuer's SubjectPublicKeyInfo.
  */
-import { createHash, verify } from 'node:crypto';
+import { hash, verify } from 'node:crypto';
 import { GitsealError } from '../errors.js';
 import { children, der, parseDer, tlv, TAG } from '../util/der.js';
 import { inValidity, type TrustedRoot } from '../trust/trusted-root.js';
@@ -87,7 +87,7 @@ export function verifyEmbeddedSct(leaf: Buffer | Certificate, issuer: Buffer | C
     ts.writeBigUInt64BE(sct.timestamp);
     const key = memoKey('sct', log.publicKey, iss.spki, cert.tbs, ts, sct.extensions, Buffer.from([sct.hashAlgorithm, sct.signatureAlgorithm]), sct.signature);
     if (sctMemo.has(key)) return;
-    issuerKeyHash ??= createHash('sha256').update(iss.spki).digest();
+    issuerKeyHash ??= hash('sha256', iss.spki, 'buffer');
     tbs ??= precertificateTbs(cert);
     // RFC 6962 §3.2 digitally-signed struct, precert_entry (entry_type 1).
     const signed = Buffer.concat([

@@ -2,7 +2,7 @@
  * X.509 certificate parsing (RFC 5280 §4.1) on the zero-copy DER reader, plus
  * the extension helpers a Sigstore verifier needs. Hot path: node built-ins only.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { GitsealError } from '../errors.js';
 import {
   children,
@@ -175,7 +175,7 @@ export function getExtension(cert: Certificate, oid: string): Extension | undefi
 
 /** Lowercase hex SHA-1 of the DER: gitsign's key id / fingerprint. */
 export function fingerprintSha1(cert: Certificate | Buffer): string {
-  return createHash('sha1').update(Buffer.isBuffer(cert) ? cert : cert.der).digest('hex');
+  return hash('sha1', Buffer.isBuffer(cert) ? cert : cert.der, 'hex');
 }
 
 export function isValidAt(cert: Certificate, at: Date): boolean {

@@ -46,8 +46,28 @@ function escape(v: string): string {
     .replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
+/**
+ * Strings of names already seen, by their DER: every leaf of a history names the same issuer.
+ * Only names that decoded are stored, at most NAME_CACHE_MAX (each at most 1 KiB of DER).
+ */
+const nameCache = new Map<string, string>();
+const NAME_CACHE_MAX = 256;
+
 /** RFC 4514 string of a Name (SEQUENCE OF RDN), last RDN first. */
 export function nameToString(name: Tlv): string {
+  const raw = name.raw;
+  if (raw.length > 1024) return nameToStringUncached(name);
+  const id = raw.toString('latin1');
+  let s = nameCache.get(id);
+  if (s === undefined) {
+    s = nameToStringUncached(name);
+    if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
+    nameCache.set(id, s);
+  }
+  return s;
+}
+
+function nameToStringUncached(name: Tlv): string {
   const rdns = expectChildren(name, TAG.SEQUENCE, 'Name').map((rdn) =>
     expectChildren(rdn, TAG.SET, 'RelativeDistinguishedName')
       .map((atv) => {

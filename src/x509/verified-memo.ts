@@ -12,7 +12,7 @@
  * - Bounded: past `max` entries the oldest go first.
  * Per thread (module state); nothing is written anywhere.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** SHA-256 over the parts, each preceded by its length (so no two part lists collide by concatenation). */
 export function memoKey(...parts: (Buffer | string)[]): string {
@@ -26,7 +26,7 @@ export function memoKey(...parts: (Buffer | string)[]): string {
     o = all.writeUInt32BE(b.length, o);
     o += b.copy(all, o);
   }
-  return createHash('sha256').update(all).digest('base64');
+  return hash('sha256', all, 'base64');
 }
 
 const registry = new Set<{ clear(): void }>();

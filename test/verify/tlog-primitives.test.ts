@@ -27,6 +27,16 @@ function realEntry(dir = 'sigstore_gitsign_commit_7550db4cf96b') {
 }
 
 describe('RFC 6962 inclusion proofs', () => {
+  test('each root is its own buffer (node hashes share one scratch input, never an output)', () => {
+    const leaves = Array.from({ length: 8 }, (_, i) => Buffer.from(`leaf ${i}`));
+    const first = rootFromInclusionProof(0n, 8n, leafHash(leaves[0]), auditPath(0, leaves));
+    const copy = Buffer.from(first);
+    const other = rootFromInclusionProof(0n, 7n, leafHash(leaves[0]), auditPath(0, leaves.slice(0, 7)));
+    expect(other.equals(first)).toBe(false);
+    expect(first.equals(copy)).toBe(true);
+    expect(first.equals(mth(leaves))).toBe(true);
+  });
+
   test('every index of every tree up to 33 leaves, against an independent MTH/PATH implementation', () => {
     for (let n = 1; n <= 33; n++) {
       const leaves = Array.from({ length: n }, (_, i) => Buffer.from(`leaf ${i}`));
