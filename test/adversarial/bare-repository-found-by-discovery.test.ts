@@ -12,7 +12,7 @@
  * Attacker: a hostile repository (the files it ships).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryTrust } from '../../src/config/git-config-read.js';
@@ -117,6 +117,18 @@ describe('safe.bareRepository=explicit, as git decides', () => {
     const r = gitsealRepo(join(work, 'normal'));
     expect(repositoryTrust({ cwd: join(r, '.git'), env })?.trusted).toBe(true);
     expect(repositoryTrust({ cwd: r, env })?.trusted).toBe(true);
+  });
+
+  it('a symlink named .git to the bare repository is not a work tree\'s .git: refused through the link as git refuses it', () => {
+    global('[safe]\n\tbareRepository = explicit\n');
+    const dir = join(work, 'linked');
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(bare, join(dir, '.git'));
+    const through = join(dir, '.git');
+    // git works from the physical directory (getcwd): the bare repository, refused.
+    expect(gitAccepts(through, env)).toBe(false);
+    // The library is handed the logical path: it must judge the same directory.
+    expect(repositoryTrust({ cwd: through, env })?.trusted).toBe(false);
   });
 
   it("git's --verify path ignores its config (the attacker's root) with a one-line warning; the library and loadConfig refuse or ignore it", async () => {
