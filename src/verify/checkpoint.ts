@@ -72,8 +72,19 @@ export function keyHint(log: TransparencyLogKey, name: string): Buffer {
   if (log.checkpointKeyId) return log.checkpointKeyId.subarray(0, 4);
   const key = publicKeyFromSpki(log.publicKey);
   if (key.asymmetricKeyType === 'ed25519') return c2spEd25519KeyId(log, name).subarray(0, 4);
-  return hash('sha256', log.publicKey, 'buffer').subarray(0, 4);
+  // Once per key bytes (every entry of a history is checked against the same log key).
+  const c = hintCache.get(log.publicKey);
+  if (c && c.key.equals(log.publicKey)) return Buffer.from(c.hint);
+  const hint = hash('sha256', log.publicKey, 'buffer').subarray(0, 4);
+  hintCache.set(log.publicKey, { key: Buffer.from(log.publicKey), hint });
+  return Buffer.from(hint);
 }
+
+/**
+ * SHA-256(SPKI)[:4] by the key's Buffer (a trusted root's keys live as long as the root), used
+ * only while the bytes are still those it was computed from.
+ */
+const hintCache = new WeakMap<Buffer, { key: Buffer; hint: Buffer }>();
 
 /** C2SP signed-note key id of an Ed25519 key under `name`: SHA-256(name || 0x0A || 0x01 || key). */
 function c2spEd25519KeyId(log: TransparencyLogKey, name: string): Buffer {
