@@ -51,19 +51,8 @@ if (mode !== 'none') {
     ];
     for (const [what, run] of ops) must(run(), what);
     if (mode === 'time') {
-      const median = (xs) => { const s = [...xs].sort((a, c) => a - c); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-      // run.mjs's timeFn, line for line (it awaits each call, so this does too).
-      const timeFn = async (fn, { n = 200, samples = 9, warmup = 50 } = {}) => {
-        for (let i = 0; i < warmup; i++) await fn();
-        const xs = [];
-        for (let s = 0; s < samples; s++) {
-          const c0 = process.cpuUsage();
-          for (let i = 0; i < n; i++) await fn();
-          const c = process.cpuUsage(c0);
-          xs.push((c.user + c.system) / 1000 / n);
-        }
-        return median(xs);
-      };
+      // run.mjs's timeFn itself (it awaits each call).
+      const { timeFn } = require('./time-fn.cjs');
       (async () => {
         const ms = [];
         for (const [, run] of ops) ms.push(await timeFn(run, { n: 200 }));

@@ -28,6 +28,9 @@ import { benchSea } from './sea.mjs';
 import { benchP1 } from './p1.mjs';
 import { historyBench } from './history.mjs';
 import { benchMemory } from './memory.mjs';
+import timing from './time-fn.cjs';
+
+const { median, timeFn } = timing;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = process.env.GITSEAL_CORPUS ?? join(ROOT, 'test/fixtures/gitsign-corpus');
@@ -51,11 +54,6 @@ const rows = [];
 const notes = [];
 const log = (s) => process.stderr.write(s + '\n');
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 const fmt = (x, d = 1) => (x === undefined || Number.isNaN(x) ? 'n/a' : x.toFixed(d));
 
 /** Wall time of a process, median of `runs` after `warmup`, ms. */
@@ -84,22 +82,6 @@ function peakRss(cmd, argv, { input, env, runs = 10, cwd = tmp } = {}) {
   return median(xs);
 }
 
-/**
- * Run `fn` (sync or async) `n` times per sample, `samples` samples; median CPU
- * ms per call. CPU time, not wall: this machine is shared and a busy neighbour
- * stretches wall time, not the work done.
- */
-async function timeFn(fn, { n = 200, samples = 9, warmup = 50 } = {}) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const xs = [];
-  for (let s = 0; s < samples; s++) {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) await fn();
-    const c = process.cpuUsage(c0);
-    xs.push((c.user + c.system) / 1000 / n);
-  }
-  return median(xs);
-}
 
 /** CPU ms (user + system) of a child process, median of `runs`, reported by a --require hook at exit. */
 function cpuProcess(argv, { input, env, runs = RUNS } = {}) {
