@@ -123,7 +123,14 @@ export function discoverRepository(cwd: string, env: NodeJS.ProcessEnv): Discove
     .split(delimiter)
     .filter((d) => isAbsolute(d))
     .map((d) => resolve(d));
+  // From the physical directory, as git walks up from getcwd(): a logical path through a symlink
+  // must not find the repository the link sits in (git finds the one the link points into).
   let dir = resolve(cwd);
+  try {
+    dir = realpathSync(dir);
+  } catch {
+    /* walked as given */
+  }
   for (;;) {
     const dotgit = join(dir, '.git');
     try {

@@ -12,7 +12,7 @@
  * Attacker: a hostile repository (the files it ships).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryTrust } from '../../src/config/git-config-read.js';
@@ -129,6 +129,22 @@ describe('safe.bareRepository=explicit, as git decides', () => {
     expect(gitAccepts(through, env)).toBe(false);
     // The library is handed the logical path: it must judge the same directory.
     expect(repositoryTrust({ cwd: through, env })?.trusted).toBe(false);
+  });
+
+  it('a logical path through a symlink inside the bare repository does not find it: discovery walks the physical path, as git does', () => {
+    global('');
+    const target = join(work, 'elsewhere', 'plain');
+    mkdirSync(target, { recursive: true });
+    const link = join(bare, 'linked-out');
+    symlinkSync(target, link);
+    try {
+      // git works from getcwd() (the target, in no repository): not a git repository.
+      expect(spawnSync('git', ['rev-parse', '--git-dir'], { cwd: link, env, encoding: 'utf8' }).status).not.toBe(0);
+      // The library handed the logical path must not read the bare repository's config either.
+      expect(repositoryTrust({ cwd: link, env })).toBeUndefined();
+    } finally {
+      rmSync(link);
+    }
   });
 
   it("git's --verify path ignores its config (the attacker's root) with a one-line warning; the library and loadConfig refuse or ignore it", async () => {
