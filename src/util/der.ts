@@ -8,6 +8,7 @@
  * anything that is not DER: indefinite lengths, non-minimal lengths, truncation.
  */
 import { GitsealError } from '../errors.js';
+import { BytesCache } from './bytes-cache.js';
 
 export interface Tlv {
   /** The full identifier octet (class + constructed bit + tag number < 31). */
@@ -127,27 +128,12 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
   return t;
 }
 
-/** Decode an OBJECT IDENTIFIER's content octets to dotted form. */
-/**
- * Decoded OIDs by their content bytes: a signature names the same few dozen OIDs over and over
- * (each certificate ~20). Only valid encodings are stored (a bad one throws before), and at most
- * OID_CACHE_MAX, so hostile input cannot grow it.
- */
-const oidCache = new Map<string, string>();
-const OID_CACHE_MAX = 512;
+/** Decoded OIDs by their content bytes (each certificate names ~20; src/util/bytes-cache.ts). */
+const oidCache = new BytesCache<string>(512, 32);
 
+/** Decode an OBJECT IDENTIFIER's content octets to dotted form. */
 export function decodeOid(value: Buffer): string {
-  if (value.length > 0 && value.length <= 32) {
-    const id = value.toString('latin1');
-    let s = oidCache.get(id);
-    if (s === undefined) {
-      s = decodeOidUncached(value);
-      if (oidCache.size >= OID_CACHE_MAX) oidCache.clear();
-      oidCache.set(id, s);
-    }
-    return s;
-  }
-  return decodeOidUncached(value);
+  return oidCache.get(value, () => decodeOidUncached(value));
 }
 
 function decodeOidUncached(value: Buffer): string {

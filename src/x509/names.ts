@@ -4,6 +4,7 @@
  * prints it) for people. Never compare names by their string form.
  */
 import { GitsealError } from '../errors.js';
+import { BytesCache } from '../util/bytes-cache.js';
 import { decodeOid, expectChildren, expectTag, TAG, type Tlv } from '../util/der.js';
 
 const SHORT: Record<string, string> = {
@@ -46,25 +47,12 @@ function escape(v: string): string {
     .replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
-/**
- * Strings of names already seen, by their DER: every leaf of a history names the same issuer.
- * Only names that decoded are stored, at most NAME_CACHE_MAX (each at most 1 KiB of DER).
- */
-const nameCache = new Map<string, string>();
-const NAME_CACHE_MAX = 256;
+/** Strings of names by their DER (every leaf of a history names the same issuer; src/util/bytes-cache.ts). */
+const nameCache = new BytesCache<string>(256, 1024);
 
 /** RFC 4514 string of a Name (SEQUENCE OF RDN), last RDN first. */
 export function nameToString(name: Tlv): string {
-  const raw = name.raw;
-  if (raw.length > 1024) return nameToStringUncached(name);
-  const id = raw.toString('latin1');
-  let s = nameCache.get(id);
-  if (s === undefined) {
-    s = nameToStringUncached(name);
-    if (nameCache.size >= NAME_CACHE_MAX) nameCache.clear();
-    nameCache.set(id, s);
-  }
-  return s;
+  return nameCache.get(name.raw, () => nameToStringUncached(name));
 }
 
 function nameToStringUncached(name: Tlv): string {
