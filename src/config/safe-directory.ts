@@ -53,15 +53,9 @@ export interface OwnershipVerdict {
  * safe.bareRepository=explicit.
  */
 function isImplicitBare(gitDir: string): boolean {
-  // By the physical path, as git sees it (it works from getcwd()): a caller's logical path
-  // through a symlink named `.git` to a bare repository elsewhere is not a work tree's .git.
-  let p = gitDir;
-  try {
-    p = realpathSync(gitDir);
-  } catch {
-    /* judged by the path as given */
-  }
-  return /(^|\/)\.git\/?$/.test(p) || p.includes('/.git/worktrees/') || p.includes('/.git/modules/');
+  // gitDir is physical (discoverRepository walks up from the real path, as git from getcwd()):
+  // a symlink named `.git` to a bare repository elsewhere is not a work tree's .git.
+  return /(^|\/)\.git\/?$/.test(gitDir) || gitDir.includes('/.git/worktrees/') || gitDir.includes('/.git/modules/');
 }
 
 /**
