@@ -117,7 +117,11 @@ rmSync(oldDir, { recursive: true, force: true });
 // alone (GITSEAL_OUTDIR) leaves it be.
 if (process.env.GITSEAL_OUTDIR === undefined) {
   const sb = spawnSync(process.execPath, [join(root, 'packages', 'sandbox', 'scripts', 'build.mjs')], { stdio: 'inherit' });
-  if (sb.status !== 0) throw new Error(`the sandbox build failed (exit ${sb.status})`);
+  // esbuild has printed what failed; a stack here would only repeat it.
+  if (sb.status !== 0) {
+    console.error(`build: the sandbox build failed (exit ${sb.status})`);
+    process.exit(1);
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 // Bundles the sandbox (packages/sandbox/src) into packages/sandbox/dist with esbuild: ESM,
 // code-split, npm packages external (oidc-provider, jose, pkijs, asn1js: this package's
-// dependencies). The five gitseal modules it shares (src/gitseal/: DER, PEM, canonical JSON,
-// GitsealError, the certificate parser) are bundled in, so the published gitseal-sandbox does
-// not depend on gitseal, and gitseal's internals are not its public API (docs/architecture.md).
+// dependencies). The gitseal modules it shares (src/gitseal/: DER, PEM, canonical JSON,
+// GitsealError, the certificate parser, and what they import: SHARED below) are bundled in, so
+// the published gitseal-sandbox does not depend on gitseal, and gitseal's internals are not its
+// public API (docs/architecture.md).
 //
 // Entries: dist/main.js (bin/gitseal-sandbox) and dist/index.js (the library: startSandbox,
 // mintIdToken, …). The root build (scripts/build.mjs) runs this after building gitseal;
@@ -22,7 +23,7 @@ const gitsealSrc = join(repo, 'src') + sep;
 
 // Only the seam may reach into gitseal's src/, and only the modules it names: anything else
 // would quietly grow what the sandbox copies of gitseal.
-const SHARED = new Set(['errors.ts', 'util/der.ts', 'util/pem.ts', 'util/canonical-json.ts', 'x509/certificate.ts', 'x509/names.ts', 'x509/oids.ts']);
+const SHARED = new Set(['errors.ts', 'util/der.ts', 'util/bytes-cache.ts', 'util/pem.ts', 'util/canonical-json.ts', 'x509/certificate.ts', 'x509/names.ts', 'x509/oids.ts']);
 const seamOnly = {
   name: 'gitseal-sandbox-seam',
   setup(b) {
