@@ -23,8 +23,12 @@
  * - Each line carries an HMAC-SHA-256 under the local key: truncated,
  *   garbled or hand-written lines are ignored (a miss, never a hit). This
  *   does not defend against someone who can already write the user's files.
+ *   The HMAC is checked when a line is used (a lookup hits it, or compaction
+ *   keeps it), not when the file is opened: opening a cache of N lines costs N
+ *   slices, not N HMACs and N JSON parses, and a line never used is never
+ *   trusted. A line that fails its check then is a miss and is dropped.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFileSync, chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -189,7 +193,7 @@ export function policyDigest(policy: Policy | undefined): string {
 }
 
 export function objectDigest(raw: Buffer): string {
-  return createHash('sha256').update(raw).digest('hex');
+  return hash('sha256', raw, 'hex');
 }
 
 export interface VerifiedCacheOptions {
@@ -213,8 +217,11 @@ export class VerifiedCache {
   private readonly policyDigest: string;
   private readonly offline: boolean;
   private readonly maxEntries: number;
-  /** Records read from the file (bounded by the file's own limits). */
-  private readonly entries = new Map<string, CacheRecord>();
+  /**
+   * Records read from the file (bounded by the file's own limits), by lookup key: a line as
+   * read (its HMAC not yet checked) until a lookup or compaction checks it and puts the record.
+   */
+  private readonly entries = new Map<string, CacheRecord | string>();
   /** Records put since the last flush, and their lines: at most FLUSH_EVERY before an append. */
   private fresh = new Map<string, CacheRecord>();
   private pending: string[] = [];
@@ -265,7 +272,7 @@ export class VerifiedCache {
   }
 
   private lookupKey(oid: string): string {
-    return createHash('sha256').update(this.scope).update('\0').update(oid).digest('hex');
+    return hash('sha256', `${this.scope}\0${oid}`, 'hex');
   }
 
   private mac(body: string): string {
@@ -297,15 +304,30 @@ export class VerifiedCache {
       const line = text.slice(start, nl);
       start = nl + 1;
       this.lines++;
-      const rec = this.parseLine(line);
-      if (!rec) {
+      const k = lineKey(line);
+      if (k === undefined) {
         this.wasted++;
         this.stats.ignoredLines++;
         continue;
       }
-      if (this.entries.has(rec.k)) this.wasted++;
-      this.entries.set(rec.k, rec);
+      if (this.entries.has(k)) this.wasted++;
+      this.entries.set(k, line);
     }
+  }
+
+  /** The entry for `k`, its line checked now if it was not yet; a line that fails is dropped. */
+  private entry(k: string): CacheRecord | undefined {
+    const e = this.entries.get(k);
+    if (typeof e !== 'string') return e;
+    const rec = this.parseLine(e);
+    if (!rec || rec.k !== k) {
+      this.entries.delete(k);
+      this.wasted++;
+      this.stats.ignoredLines++;
+      return undefined;
+    }
+    this.entries.set(k, rec);
+    return rec;
   }
 
   private parseLine(line: string): CacheRecord | undefined {
@@ -330,7 +352,7 @@ export class VerifiedCache {
    */
   get(oid: string, raw: Buffer): CachedVerification | undefined {
     const k = this.lookupKey(oid);
-    const rec = this.fresh.get(k) ?? this.entries.get(k);
+    const rec = this.fresh.get(k) ?? this.entry(k);
     if (!rec) {
       this.stats.misses++;
       return undefined;
@@ -425,11 +447,18 @@ export class VerifiedCache {
    */
   compact(): void {
     if (!this.persistent) return;
-    const live = new Map<string, CacheRecord>(this.entries);
+    // Only lines that pass their check are written again.
+    const live = new Map<string, CacheRecord>();
+    for (const k of [...this.entries.keys()]) {
+      const r = this.entry(k);
+      if (r) live.set(k, r);
+    }
     if (this.appended > 0) {
       const again = new VerifiedCache(this.dir, this.key, this.scope, this.trustDigest, this.policyDigest, this.offline, this.maxEntries);
       again.load();
-      for (const [k, r] of again.entries) {
+      for (const k of [...again.entries.keys()]) {
+        const r = again.entry(k);
+        if (!r) continue;
         live.delete(k);
         live.set(k, r);
       }
@@ -465,9 +494,21 @@ export class VerifiedCache {
     }
   }
 
+  /** Entries read or put (a line read is counted before its check: see entries). */
   get size(): number {
     return this.entries.size;
   }
+}
+
+const KEY_PREFIX = '{"k":"';
+
+/**
+ * The lookup key of a line as put() writes it (`<64 hex mac> {"k":"<64 hex>",…}`), or undefined
+ * for a line of any other shape. Nothing here is trusted: the line's HMAC is checked when it is used.
+ */
+function lineKey(line: string): string | undefined {
+  if (line.length > MAX_LINE || line.length < 66 + KEY_PREFIX.length + 65 || line[64] !== ' ' || !line.startsWith(KEY_PREFIX, 65) || line[65 + KEY_PREFIX.length + 64] !== '"') return undefined;
+  return line.slice(65 + KEY_PREFIX.length, 65 + KEY_PREFIX.length + 64);
 }
 
 /**

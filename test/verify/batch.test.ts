@@ -225,10 +225,40 @@ describe('verified-signature cache', () => {
     writeFileSync(file, lines.join('\n') + '0'.repeat(64) + ' ' + forged + '\n');
     appendFileSync(file, 'abc');
     const c = VerifiedCache.open({ dir, trustDigest: trust.digest });
-    expect(c.stats.ignoredLines).toBe(4);
+    // At open only the shape is read: the garbled key, the truncated line and the torn tail. The
+    // forged line has the shape; its MAC is checked (and it is dropped) when a lookup or a
+    // compaction uses it.
+    expect(c.stats.ignoredLines).toBe(3);
     const { summary } = await verifyRangeAll({ repoDir: repo, objects, trust, offline: true, workers: 0, cache: c });
     expect(summary.cached).toBe(offline.length - 2);
     expect(summary.good).toBe(offline.length);
+  });
+
+  it('checks a line when a lookup uses it: a forged line under the key asked for is a miss and is dropped', () => {
+    const dir = join(tmp, 'cache-i');
+    const raw = Buffer.from('tree x\n\nm\n');
+    const c = VerifiedCache.open({ dir, trustDigest: trust.digest });
+    c.put('c'.repeat(40), raw, { identity: 'alice@example.com' });
+    c.flush();
+    const file = join(dir, 'v1.log');
+    const good = readFileSync(file, 'utf8');
+    const body = good.slice(65, -1);
+    // The same record with another identity and the old MAC, and with a MAC of zeros.
+    const forged = body.replace('alice@example.com', 'mallory@example.com');
+    for (const line of [`${good.slice(0, 64)} ${forged}`, `${'0'.repeat(64)} ${forged}`, `${'0'.repeat(64)} ${body}`]) {
+      writeFileSync(file, line + '\n');
+      const d = VerifiedCache.open({ dir, trustDigest: trust.digest });
+      expect(d.size).toBe(1);
+      expect(d.stats.ignoredLines).toBe(0);
+      expect(d.get('c'.repeat(40), raw)).toBeUndefined();
+      expect(d.stats.ignoredLines).toBe(1);
+      expect(d.size).toBe(0);
+      // Compaction writes back only lines that pass their check.
+      d.compact();
+      expect(readFileSync(file, 'utf8')).toBe('');
+    }
+    writeFileSync(file, good);
+    expect(VerifiedCache.open({ dir, trustDigest: trust.digest }).get('c'.repeat(40), raw)?.identity).toBe('alice@example.com');
   });
 
   it('never applies a record to different bytes under the same object id', () => {
@@ -243,9 +273,9 @@ describe('verified-signature cache', () => {
     const key = readFileSync(join(dir, 'key'));
     // A cache copied with another key is worthless, not trusted.
     writeFileSync(join(dir, 'key'), Buffer.alloc(32, 7));
-    expect(VerifiedCache.open({ dir, trustDigest: trust.digest }).size).toBe(0);
+    expect(VerifiedCache.open({ dir, trustDigest: trust.digest }).get('a'.repeat(40), raw)).toBeUndefined();
     writeFileSync(join(dir, 'key'), key);
-    expect(VerifiedCache.open({ dir, trustDigest: trust.digest }).size).toBe(1);
+    expect(VerifiedCache.open({ dir, trustDigest: trust.digest }).get('a'.repeat(40), raw)?.identity).toBe('alice@example.com');
   });
 
   it('compacts duplicates and over-limit entries into a fresh 0600 file', () => {
