@@ -105,6 +105,7 @@ const entryPoints = [...new Set([...candidates.filter((f) => existsSync(join(roo
 await build({ ...common, entryPoints, outdir: tmpDir, splitting: true, plugins: [vendored] });
 await buildVendoredTuf();
 await buildFastVerify();
+await buildFastCliVerify();
 await buildFastSign();
 await buildManPage();
 const oldDir = `${finalDir}.old-${process.pid}`;
@@ -153,7 +154,9 @@ async function buildFast({ name, entry, inline, train, input }) {
     metafile: true,
     logLevel: 'error',
     // The file is one function expression: compiled and called by bin/gitseal, never require()d.
-    banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+    // import.meta.url (batch.ts finds the verify worker beside the code) is this file's URL.
+    banner: { js: "(function (exports, require, module, __filename, __dirname) {\nconst __gitsealImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { ...common.define, 'import.meta.url': '__gitsealImportMetaUrl' },
     footer: { js: '})' },
     plugins: [fastPlugin],
   });
@@ -229,6 +232,35 @@ async function buildFastVerify() {
     train: `if (fs.existsSync(${JSON.stringify(sig)})) {
         const code = await mod.exports.runFastVerify(['--status-fd=1', '--verify', ${JSON.stringify(sig)}, '-']);
         if (code !== 0) throw new Error('the code-cache sample did not verify (exit ' + code + ')');
+      }`,
+  });
+}
+
+async function buildFastCliVerify() {
+  // `gitseal verify` without oclif (src/main-fast-cli-verify.ts): everything it reaches is
+  // inlined. Trained on the sample signature as a commit object in a throwaway repository,
+  // verified twice (the second answer comes from the verified-signature cache), so verifying,
+  // the cache and the table are all in the code cache.
+  const sample = join(root, 'scripts', 'code-cache');
+  const payload = join(sample, 'sample.payload');
+  const sig = join(sample, 'sample.sig.pem');
+  await buildFast({
+    name: 'fast-cli-verify',
+    entry: 'src/main-fast-cli-verify.ts',
+    inline: /[/\\]src[/\\]/,
+    train: `if (fs.existsSync(${JSON.stringify(sig)})) {
+        const { execFileSync } = require('node:child_process');
+        const text = fs.readFileSync(${JSON.stringify(payload)}, 'utf8');
+        const pem = fs.readFileSync(${JSON.stringify(sig)}, 'utf8').trimEnd();
+        const at = text.indexOf('\\n\\n');
+        const commit = text.slice(0, at) + '\\ngpgsig ' + pem.split('\\n').join('\\n ') + text.slice(at);
+        execFileSync('git', ['init', '-q', 'repo']);
+        process.chdir('repo');
+        const oid = execFileSync('git', ['hash-object', '-t', 'commit', '-w', '--stdin'], { input: commit, encoding: 'utf8' }).trim();
+        for (const extra of [[], ['--json']]) {
+          const code = await mod.exports.runFastCliVerify(['--jobs', '0', ...extra, oid]);
+          if (code !== 0) throw new Error('the code-cache sample did not verify (exit ' + code + ')');
+        }
       }`,
   });
 }

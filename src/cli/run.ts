@@ -9,16 +9,14 @@
  * GITSEAL_DEBUG=1.
  */
 import type { Command, Config, Interfaces } from '@oclif/core';
-import { GitsealError, describeError, isFsError } from '../errors.js';
+import { GitsealError } from '../errors.js';
 import { CATALOG } from './catalog.js';
 import { overview } from './help.js';
-import { colourEnabled, err as errPaint, getOpenDocument, out as outPaint, printJson } from './output.js';
+import { colourEnabled, out as outPaint } from './output.js';
+import { exitOnClosedStdout, report } from './report.js';
 import { gitsealVersion, packageRoot } from './root.js';
-import { redactSecrets } from './redact.js';
 import { findTopic, readTopic, TOPICS } from './topics.js';
-import { terminalSafe, terminalSafeJson } from '../util/terminal-text.js';
 import { embeddedDoc, embeddedPackageJson, embeddedRoot, embeddedText, isEmbedded } from '../sea/embedded.js';
-import { usageMessage } from './usage-error.js';
 
 /**
  * The command classes, for oclif's explicit strategy (package.json
@@ -103,20 +101,6 @@ function showTopic(topic: string): void {
   process.stdout.write(`Commands under "gitseal ${topic}":\n` + ids.map((c) => `  ${outPaint.cyan(c.id.padEnd(w))}${c.summary}`).join('\n') + '\n');
 }
 
-/**
- * The reader of stdout went away (`gitseal verify --all | head`): stop at once, quietly, with
- * the status a shell reports for a program killed by SIGPIPE, as git does. Node ignores
- * SIGPIPE, so without this a write to the closed pipe failed with EPIPE and a command waiting
- * for 'drain' waited for ever with its workers running.
- */
-export function exitOnClosedStdout(stream: NodeJS.WriteStream = process.stdout, exit: (code: number) => void = (c) => process.exit(c)): void {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return exit(141);
-    process.stderr.write(`gitseal: cannot write the output: ${describeError(e)}\n`);
-    exit(1);
-  });
-}
-
 export async function runCli(argv: string[]): Promise<void> {
   exitOnClosedStdout();
   const json = beforeDoubleDash(argv).includes('--json');
@@ -155,57 +139,7 @@ export async function runCli(argv: string[]): Promise<void> {
     const config = await loadConfig();
     await config.runCommand(found.id, found.rest);
   } catch (e) {
-    report(e, json, argv, jsonLines);
+    report(e, { json, jsonLines, command: resolveCommand(argv)?.id.replace(/:/g, ' ') });
   }
 }
 
-interface OclifErrorShape {
-  oclif?: { exit?: number };
-  code?: string;
-}
-
-/** One line for a person (and the JSON error object under --json); sets the exit status. */
-function report(e: unknown, json: boolean, argv: string[], jsonLines = false): void {
-  const oc = e as OclifErrorShape;
-  if (oc && oc.code === 'EEXIT' && typeof oc.oclif?.exit === 'number') {
-    process.exitCode = oc.oclif.exit;
-    return;
-  }
-  let code: string;
-  let message: string;
-  let exit = 1;
-  let bug = false;
-  if (e instanceof GitsealError) {
-    code = e.code;
-    message = e.message;
-    if (e.code === 'USAGE') exit = 2;
-  } else if (oc && typeof oc.oclif?.exit === 'number') {
-    // oclif's parser errors (unknown flag, missing argument, bad option value)
-    code = 'USAGE';
-    const cmd = resolveCommand(argv)?.id.replace(/:/g, ' ');
-    message = usageMessage(e) + (cmd ? ` (see "gitseal ${cmd} --help")` : '');
-    exit = 2;
-  } else if (isFsError(e)) {
-    // A file the command needed could not be read or written: the machine's state, not a bug.
-    code = 'IO';
-    message = describeError(e);
-  } else {
-    code = 'INTERNAL';
-    message = describeError(e);
-    bug = true;
-  }
-  // Messages quote file names, refs and values from repositories and signatures.
-  message = terminalSafe(redactSecrets(message));
-  // A document already streaming on stdout (verify --json, --json-lines) ends with the error.
-  const open = getOpenDocument();
-  if (open?.fail(code, message)) {
-    /* closed with the error */
-  } else if (json) printJson({ error: { code, message } });
-  else if (jsonLines) process.stdout.write(terminalSafeJson(JSON.stringify({ error: { code, message } })) + '\n');
-  process.stderr.write(`${errPaint.red('gitseal:')} ${message}\n`);
-  if (bug) {
-    if (process.env.GITSEAL_DEBUG && e instanceof Error && e.stack) process.stderr.write(redactSecrets(e.stack) + '\n');
-    else process.stderr.write('gitseal: (unexpected error; rerun with GITSEAL_DEBUG=1 for details)\n');
-  }
-  process.exitCode = exit;
-}

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from './helpers.js';
+import { ROOT, Sandbox } from './helpers.js';
 
 /** Real gitsign objects and tampered copies (test/fixtures/gitsign-corpus/README.md, "Expected verdicts"). */
 const CORPUS = join(import.meta.dirname, '../fixtures/gitsign-corpus');
@@ -147,6 +148,45 @@ describe('gitseal verify (real gitsign signatures, offline, embedded public-good
     const l = sb.gitseal(['verify-tag', 'light'], { cwd: repo });
     expect(l.status).toBe(2);
     expect(l.stderr).toMatch(/^gitseal: "refs\/tags\/light" is not an annotated tag/);
+  });
+
+  it('the fast entry (no oclif) prints byte for byte what the oclif command prints', () => {
+    const viaOclif = (args: string[], cwd: string) => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js'), 'verify', ...args], { cwd, env: sb.env, encoding: 'utf8' });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const negative = negatives.find((n) => n.meta.type === 'commit');
+    const oids = [...offline.slice(0, 2), ...online.slice(0, 1)].map((e) => e.meta.oid);
+    if (negative) oids.push(write(negative.dir, 'commit'));
+    const r2 = sb.repo('verify-fast');
+    sb.git(['commit', '-q', '--allow-empty', '-m', 'one'], r2);
+    const lines: Array<[string[], string]> = [
+      [[...oids, '--offline', '--no-cache'], repo],
+      [[...oids, '--offline', '--no-cache', '--json'], repo],
+      [[...oids, '--offline', '--no-cache', '--json-lines'], repo],
+      [[oids[0]!, '--certificate-identity', 'mallory@example.test', '--certificate-oidc-issuer', offline[0]!.meta.oidc_issuer, '--no-cache'], repo],
+      [['--all', '--jobs', '0', '--no-cache'], r2],
+      [['--', '--max-count=1', 'HEAD'], r2],
+      [['no-such-revision'], r2],
+      [['--json', 'no-such-revision'], r2],
+      [['--json-lines', '--certificate-identity', 'a@example.com'], r2],
+      [[], sb.home],
+    ];
+    for (const [args, cwd] of lines) {
+      const fast = sb.gitseal(['verify', ...args], { cwd, env: { GITSEAL_DEBUG_CODE_CACHE: '1' } });
+      expect(fast.stderr, args.join(' ')).toMatch(/^gitseal: code cache fast-cli-verify: accepted/);
+      expect({ ...fast, stderr: fast.stderr.replace(/^gitseal: code cache .*\n/, '') }, args.join(' ')).toEqual(viaOclif(args, cwd));
+    }
+    // One verifier build: what the fast entry put in the verified-signature cache, the oclif command finds.
+    const cached = sb.gitseal(['verify', ...oids.slice(0, 2), '--offline', '--json'], { cwd: repo });
+    expect(cached.status).toBe(0);
+    expect(JSON.parse(viaOclif([...oids.slice(0, 2), '--offline', '--json'], repo).stdout).results.map((x: { cached?: boolean }) => x.cached)).toEqual([true, true]);
+    // What it does not take whole goes to oclif: the help, and oclif's own usage errors.
+    const help = sb.gitseal(['verify', '--help'], { cwd: repo, env: { GITSEAL_DEBUG_CODE_CACHE: '1' } });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--certificate-identity');
+    const twice = sb.gitseal(['verify', '--certificate-identity', 'a', '--certificate-identity', 'b'], { cwd: repo });
+    expect(twice).toEqual({ ...viaOclif(['--certificate-identity', 'a', '--certificate-identity', 'b'], repo), status: 2 });
   });
 
   it('outside a repository: a usage error', () => {
