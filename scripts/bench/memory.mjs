@@ -243,8 +243,8 @@ export async function benchMemory(ctx) {
       ['--json', ['--json'], parseJson],
       ['--json-lines', ['--json-lines'], countJsonLines],
     ];
-    // --compare-limits: the table once more at both sizes with the workers' V8 defaults.
-    if (ctx.compareLimits) modes.push(['table, V8 default worker heap', [], countTable, { GITSEAL_WORKER_YOUNG_MB: 'none' }]);
+    // --compare-limits: the table once more at both sizes with V8's young-generation defaults (workers and this thread).
+    if (ctx.compareLimits) modes.push(['table, V8 default young generations', [], countTable, { GITSEAL_WORKER_YOUNG_MB: 'none' }]);
     for (const [label, extra, consume, envExtra] of modes) {
       for (const n of [SMALL, N]) {
         loads.push(loadavg()[0].toFixed(1));
@@ -282,9 +282,9 @@ export async function benchMemory(ctx) {
     }
     if (ctx.compareLimits) {
       const w = results[`table ${N}`];
-      const d = results[`table, V8 default worker heap ${N}`];
+      const d = results[`table, V8 default young generations ${N}`];
       notes.push(
-        `M1 worker young generation (src/verify/batch.ts WORKER_LIMITS), ${N} commits, table: capped ${fmt(w.rssKiB / 1024)} MiB / ${fmt(w.cpu, 0)} ms CPU, ` +
+        `M1 young generations (src/verify/batch.ts WORKER_LIMITS and holdYoungGeneration), ${N} commits, table: held ${fmt(w.rssKiB / 1024)} MiB / ${fmt(w.cpu, 0)} ms CPU, ` +
           `V8 default ${fmt(d.rssKiB / 1024)} MiB / ${fmt(d.cpu, 0)} ms CPU (${fmt(w.rssKiB / d.rssKiB, 2)}× the RSS, ${fmt(w.cpu / d.cpu, 2)}× the CPU)`,
       );
     }

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { loadConfig } from '../config/load.js';
 import type { ErrorCode } from '../errors.js';
 import { withTrustHint } from '../verify/trust-hint.js';
+import { holdYoungGeneration } from '../verify/batch.js';
 import { hasPolicy } from '../verify/policy.js';
 import { terminalSafe, terminalSafeJson } from '../util/terminal-text.js';
 import { requireRepo } from './objects.js';
@@ -158,6 +159,7 @@ export async function runVerify(revs: string[], flags: VerifyFlags, want: 'commi
     const offline = flags.offline ?? cfg.offline;
     const ranged = revs.some(isRangeArg);
     const many = revs.length > 1 || ranged;
+    if (many) holdYoungGeneration();
     const head = { policy: hasPolicy(policy), appliedPolicy: applied, ...(ignoreSct ? { sctChecked: false as const } : {}) };
     // On a terminal rows show up as they come; into a pipe or file they go in 64 KiB writes.
     // A range gets the progress line (stderr on a terminal only) in place of the spinner. Not when

@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { GitsealError, describeError } from '../errors.js';
 import { parseSignedObject, type HashAlgo } from '../git/object.js';
@@ -159,7 +160,38 @@ export function defaultWorkerUrl(): URL {
  * commits 102.8 against 107.4 MiB. GITSEAL_WORKER_YOUNG_MB=none (that value only) restores V8's
  * defaults, for that comparison; no value can make the cap larger or smaller.
  */
-const WORKER_LIMITS = process.env.GITSEAL_WORKER_YOUNG_MB === 'none' ? undefined : { maxYoungGenerationSizeMb: 6 };
+const V8_DEFAULT_YOUNG = process.env.GITSEAL_WORKER_YOUNG_MB === 'none';
+const WORKER_LIMITS = V8_DEFAULT_YOUNG ? undefined : { maxYoungGenerationSizeMb: 6 };
+
+/**
+ * This thread's young generation held at a moderate size for the rest of the process, for a
+ * command that verifies a range (src/cli/verify-command.ts calls holdYoungGeneration; the read
+ * loop below calls youngGenerationCheck every YOUNG_CHECK_EVERY objects). The heap was sized when
+ * Node started, so no resource limit reaches it; but V8 reads the growth factor each time it would
+ * grow the semi-spaces, and factor 1 means they grow no more. Without the hold they grew to 32 MiB
+ * over a long range, most of why peak RSS rose with its length (20,000 agent-shaped commits,
+ * table: gitseal's peak RSS 139.5-149.2 MiB, against 111.8-113.1 MiB held from the start, which
+ * cost 3.5% more CPU: hence not from the start, but once the new space reaches YOUNG_HOLD_AT,
+ * the size a 1,000-commit range reaches anyway). Process-wide and for good: only for a command,
+ * never in the library. A worker that starts sets V8's flags back (measured), so each worker's
+ * 'online' holds it again. GITSEAL_WORKER_YOUNG_MB=none leaves V8's defaults here too.
+ */
+export function holdYoungGeneration(): void {
+  if (!V8_DEFAULT_YOUNG) youngHold = 'wanted';
+}
+const YOUNG_HOLD_AT = 8 * 1024 * 1024;
+const YOUNG_CHECK_EVERY = 1024;
+let youngHold: 'no' | 'wanted' | 'held' = 'no';
+function youngGenerationCheck(): void {
+  if (youngHold !== 'wanted') return;
+  const space = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  if (!space || space.space_size < YOUNG_HOLD_AT) return;
+  youngHold = 'held';
+  setFlagsFromString('--semi-space-growth-factor=1');
+}
+function reholdYoungGeneration(): void {
+  if (youngHold === 'held') setFlagsFromString('--semi-space-growth-factor=1');
+}
 
 /** A small pool: round-robin batches, at most `depth` batches in flight per worker. */
 class Pool {
@@ -174,6 +206,7 @@ class Pool {
       const w = url instanceof URL ? new Worker(url, { workerData: setup, resourceLimits: WORKER_LIMITS }) : new Worker(url.code, { eval: true, workerData: setup, resourceLimits: WORKER_LIMITS });
       const idx = i;
       this.inflight.push(0);
+      w.once('online', reholdYoungGeneration);
       w.on('message', (r: JobResult[]) => {
         this.inflight[idx]--;
         this.onResults(r.map((x) => reviveBuffers(x)));
@@ -342,6 +375,7 @@ export async function* verifyRange(opts: VerifyRangeOptions): AsyncGenerator<Obj
   try {
     for await (const o of source as AsyncIterable<RawObject | MissingObject>) {
       const s = seq++;
+      if (s % YOUNG_CHECK_EVERY === YOUNG_CHECK_EVERY - 1) youngGenerationCheck();
       if (isMissing(o)) {
         ready.set(s, { oid: o.oid, type: 'unknown', seq: s, status: 'missing', cached: false, result: errorResult('GIT', `object ${o.oid} is missing`) });
       } else {
