@@ -173,8 +173,11 @@ const WORKER_LIMITS = V8_DEFAULT_YOUNG ? undefined : { maxYoungGenerationSizeMb:
  * table: gitseal's peak RSS 139.5-149.2 MiB, against 111.8-113.1 MiB held from the start, which
  * cost 3.5% more CPU: hence not from the start, but once the new space reaches YOUNG_HOLD_AT,
  * the size a 1,000-commit range reaches anyway). Process-wide and for good: only for a command,
- * never in the library. A worker that starts sets V8's flags back (measured), so each worker's
- * 'online' holds it again. GITSEAL_WORKER_YOUNG_MB=none leaves V8's defaults here too.
+ * never in the library. Each isolate V8 configures (every worker) clamps the process-wide factor
+ * back to 2, so each worker's 'online' holds it again; until then this thread may grow one step.
+ * Once set, the flag changes V8's flag hash, so no code cache is accepted later in the process:
+ * none is loaded after a range starts (the build trains its caches on single objects).
+ * GITSEAL_WORKER_YOUNG_MB=none leaves V8's defaults here too.
  */
 export function holdYoungGeneration(): void {
   if (!V8_DEFAULT_YOUNG) youngHold = 'wanted';

@@ -5,7 +5,7 @@
  */
 import { Flags, Parser } from '@oclif/core';
 import { describe, expect, it } from 'vitest';
-import Verify from '../../src/cli/commands/verify.js';
+import Verify, { argsAsTyped } from '../../src/cli/commands/verify.js';
 import { parseVerifyArgv, VERIFY_FLAGS } from '../../src/cli/verify-argv.js';
 
 /** What `gitseal verify` gets from oclif: its flags plus --json (enableJsonFlag). */
@@ -14,7 +14,8 @@ const oclifFlags = { ...Verify.flags, json: Flags.boolean({}) };
 async function viaOclif(argv: string[]): Promise<{ revs: string[]; flags: Record<string, unknown> } | { error: string }> {
   try {
     const r = await Parser.parse(argv, { flags: oclifFlags, args: Verify.args, strict: Verify.strict });
-    const given = r.argv as string[];
+    // As Verify.run reads them: in the order typed (oclif's argv regroups repeated tokens).
+    const given = argsAsTyped(r.raw);
     const flags = r.flags as Record<string, unknown>;
     return { revs: flags.all ? [...given, '--all'] : given.length ? given : ['HEAD'], flags };
   } catch (e) {
@@ -44,6 +45,9 @@ const TAKEN: string[][] = [
   ['--allowed-signers', 'signers.txt', '--match-committer'],
   ['--no-match-committer', '--insecure-ignore-sct'],
   ['HEAD', '--json', 'main'],
+  ['A', 'B', 'A'],
+  ['--', 'c3', '--not', 'c2', 'c3'],
+  ['--certificate-identity', 'x', 'x'],
 ];
 
 const DECLINED: string[][] = [

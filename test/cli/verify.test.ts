@@ -151,8 +151,8 @@ describe('gitseal verify (real gitsign signatures, offline, embedded public-good
   });
 
   it('the fast entry (no oclif) prints byte for byte what the oclif command prints', () => {
-    const viaOclif = (args: string[], cwd: string) => {
-      const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js'), 'verify', ...args], { cwd, env: sb.env, encoding: 'utf8' });
+    const viaOclif = (args: string[], cwd: string, input = '') => {
+      const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'main.js'), 'verify', ...args], { cwd, env: sb.env, encoding: 'utf8', input });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     };
     const negative = negatives.find((n) => n.meta.type === 'commit');
@@ -160,7 +160,8 @@ describe('gitseal verify (real gitsign signatures, offline, embedded public-good
     if (negative) oids.push(write(negative.dir, 'commit'));
     const r2 = sb.repo('verify-fast');
     sb.git(['commit', '-q', '--allow-empty', '-m', 'one'], r2);
-    const lines: Array<[string[], string]> = [
+    sb.git(['commit', '-q', '--allow-empty', '-m', 'two'], r2);
+    const lines: Array<[string[], string, string?]> = [
       [[...oids, '--offline', '--no-cache'], repo],
       [[...oids, '--offline', '--no-cache', '--json'], repo],
       [[...oids, '--offline', '--no-cache', '--json-lines'], repo],
@@ -171,12 +172,21 @@ describe('gitseal verify (real gitsign signatures, offline, embedded public-good
       [['--json', 'no-such-revision'], r2],
       [['--json-lines', '--certificate-identity', 'a@example.com'], r2],
       [[], sb.home],
+      // No revision is HEAD, whatever a pipe on stdin says (oclif would read the argument from it).
+      [['--offline', '--no-cache', '--json'], repo, `${oids[0]}\n`],
+      // The arguments reach git in the order typed: c2 --not c1 c2 is no commit at all (oclif's
+      // argv regrouped it as c2 c2 --not c1: one commit).
+      [['--', 'HEAD', '--not', 'HEAD~1', 'HEAD'], r2],
     ];
-    for (const [args, cwd] of lines) {
-      const fast = sb.gitseal(['verify', ...args], { cwd, env: { GITSEAL_DEBUG_CODE_CACHE: '1' } });
+    sb.git(['update-ref', 'HEAD', oids[1]!], repo);
+    for (const [args, cwd, input] of lines) {
+      const fast = sb.gitseal(['verify', ...args], { cwd, env: { GITSEAL_DEBUG_CODE_CACHE: '1' }, input });
       expect(fast.stderr, args.join(' ')).toMatch(/^gitseal: code cache fast-cli-verify: accepted/);
-      expect({ ...fast, stderr: fast.stderr.replace(/^gitseal: code cache .*\n/, '') }, args.join(' ')).toEqual(viaOclif(args, cwd));
+      expect({ ...fast, stderr: fast.stderr.replace(/^gitseal: code cache .*\n/, '') }, args.join(' ')).toEqual(viaOclif(args, cwd, input));
     }
+    const piped = sb.gitseal(['verify', '--offline', '--no-cache', '--json'], { cwd: repo, input: `${oids[0]}\n` });
+    expect(JSON.parse(piped.stdout).results.map((x: { oid: string }) => x.oid)).toEqual([oids[1]]);
+    expect(sb.gitseal(['verify', '--', 'HEAD', '--not', 'HEAD~1', 'HEAD'], { cwd: r2 }).stdout).toContain('no commits in the range');
     // One verifier build: what the fast entry put in the verified-signature cache, the oclif command finds.
     const cached = sb.gitseal(['verify', ...oids.slice(0, 2), '--offline', '--json'], { cwd: repo });
     expect(cached.status).toBe(0);

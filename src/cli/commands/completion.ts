@@ -34,7 +34,7 @@ export default class Completion extends GitsealCommand {
     { command: 'source <(<%= config.bin %> completion bash)', description: 'try it in the current bash session' },
   ];
   static override args = {
-    shell: Args.string({ description: 'which shell', required: true, options: ['bash', 'zsh', 'fish'] }),
+    shell: Args.string({ description: 'which shell', required: true, options: ['bash', 'zsh', 'fish'], ignoreStdin: true }),
   };
 
   async run(): Promise<void> {

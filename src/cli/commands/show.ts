@@ -24,7 +24,8 @@ Nothing is verified here: use "gitseal verify" for that.
   static override enableJsonFlag = true;
 
   static override args = {
-    rev: Args.string({ description: 'commit or annotated tag (default HEAD)', default: 'HEAD' }),
+    // ignoreStdin: not a piped stdin's text in place of the default (see verify.ts).
+    rev: Args.string({ description: 'commit or annotated tag (default HEAD)', default: 'HEAD', ignoreStdin: true }),
   };
 
   static override flags = {

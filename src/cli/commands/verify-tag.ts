@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { insecureFlags, outputFlags, policyFlags, VerifyBase } from './verify.js';
+import { argsAsTyped, insecureFlags, outputFlags, policyFlags, VerifyBase } from './verify.js';
 
 export default class VerifyTag extends VerifyBase {
   static override summary = 'Verify the signature of an annotated tag';
@@ -14,14 +14,14 @@ POLICY: without identity flags, the repository's git policy applies (gitseal.all
   static override enableJsonFlag = true;
   static override strict = false;
   static override args = {
-    tags: Args.string({ description: 'annotated tag name(s)', required: true }),
+    tags: Args.string({ description: 'annotated tag name(s)', required: true, ignoreStdin: true }),
   };
   static override flags = { ...policyFlags, ...insecureFlags, ...outputFlags };
 
   async run(): Promise<undefined> {
-    const { argv, flags } = await this.parse(VerifyTag);
+    const { raw, flags } = await this.parse(VerifyTag);
     // refs/tags/<name> first so a branch of the same name cannot stand in for the tag
-    const revs = (argv as string[]).map((t) => (t.startsWith('refs/') || /^[0-9a-f]{40,64}$/.test(t) ? t : `refs/tags/${t}`));
+    const revs = argsAsTyped(raw).map((t) => (t.startsWith('refs/') || /^[0-9a-f]{40,64}$/.test(t) ? t : `refs/tags/${t}`));
     return this.verifyRevs(revs, flags, 'tag');
   }
 }

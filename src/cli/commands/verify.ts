@@ -77,7 +77,9 @@ ${POLICY_HELP}`;
   static override enableJsonFlag = true;
   static override strict = false;
   static override args = {
-    revs: Args.string({ description: 'commits or ranges (default HEAD)' }),
+    // ignoreStdin: oclif would otherwise take a missing argument from a piped stdin, so that
+    // `… | gitseal verify` verified whatever the pipe said instead of HEAD.
+    revs: Args.string({ description: 'commits or ranges (default HEAD)', ignoreStdin: true }),
   };
   static override flags = {
     all: Flags.boolean({ description: 'every commit reachable from any branch, tag or other ref' }),
@@ -88,10 +90,18 @@ ${POLICY_HELP}`;
   };
 
   async run(): Promise<undefined> {
-    const { argv, flags } = await this.parse(Verify);
-    const given = argv as string[];
+    const { raw, flags } = await this.parse(Verify);
+    const given = argsAsTyped(raw);
     const revs = flags.all ? [...given, '--all'] : given.length ? given : ['HEAD'];
     return this.verifyRevs(revs, flags, undefined);
   }
 }
 
+/**
+ * The arguments in the order they were typed. oclif's `argv` sorts them by where each token
+ * first appears, so a repeated token moves forward (`c3 --not c2 c3` became `c3 c3 --not c2`,
+ * another range for git rev-list); its raw tokens keep the order.
+ */
+export function argsAsTyped(raw: ReadonlyArray<{ type: string; input: string }>): string[] {
+  return raw.filter((t) => t.type === 'arg').map((t) => t.input);
+}
